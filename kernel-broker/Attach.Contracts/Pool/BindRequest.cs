@@ -1,0 +1,10 @@
+namespace Attach.Contracts.Pool;
+
+/// <summary>The broker asks an agent to bind a slice of one GPU to a kernel.</summary>
+/// <param name="LeaseId">The broker's lease id; binding the same lease twice is a no-op.</param>
+/// <param name="Epoch">The lease's fencing token.</param>
+/// <param name="KernelId">The kernel the slice is for.</param>
+/// <param name="GpuIndex">The GPU on the agent's node.</param>
+/// <param name="MemoryMiB">Device memory for the slice.</param>
+/// <param name="ComputePercent">Share of the GPU's SMs (100 = whole GPU).</param>
+public sealed record BindRequest(string LeaseId, long Epoch, string KernelId, int GpuIndex, long MemoryMiB, int ComputePercent);

@@ -1,0 +1,20 @@
+namespace Attach.Contracts.Pool;
+
+/// <summary>An agent's registration and periodic heartbeat to the broker.</summary>
+/// <param name="NodeId">The node's name, unique in the pool.</param>
+/// <param name="AgentUrl">Where the broker reaches the agent's API.</param>
+/// <param name="Backend">The GPU backend in use ("simulated", "nvidia-smi", …) and why it was chosen.</param>
+/// <param name="Gpus">The node's GPUs.</param>
+/// <param name="Bindings">Every slice the agent holds bound right now (its ledger).</param>
+public sealed record NodeHeartbeat(
+    string NodeId,
+    Uri AgentUrl,
+    GpuBackendInfo Backend,
+    IReadOnlyList<GpuInfo> Gpus,
+    IReadOnlyList<BindingInfo> Bindings);
+
+/// <summary>Which GPU backend an agent uses.</summary>
+/// <param name="Name">"simulated", or a real backend's name.</param>
+/// <param name="Simulated">True for the simulated backend.</param>
+/// <param name="Reason">Why the agent chose it (e.g. "no NVIDIA device found: /dev/nvidiactl is absent").</param>
+public sealed record GpuBackendInfo(string Name, bool Simulated, string Reason);
