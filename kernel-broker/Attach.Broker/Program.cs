@@ -1,3 +1,25 @@
+using Attach.Broker;
+using Attach.Broker.Apis;
+using Attach.Broker.Hubs;
+using Attach.Contracts.Hubs;
+using Attach.ServiceDefaults.Logging;
+using Attach.ServiceDefaults.Security;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddAttachLogging("broker");
+builder.AddInternalKeyAuthentication();
+builder.AddBroker();
+
 var app = builder.Build();
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapKernelsApi();
+app.MapPoolApi();
+app.MapNodesApi();
+app.MapHub<AttachHub>(AttachHubProtocol.Path);
 app.Run();
+
+/// <summary>The broker's entry point; public for WebApplicationFactory.</summary>
+public partial class Program;

@@ -14,15 +14,26 @@ public static class InternalKeyExtensions
     /// </summary>
     public static WebApplicationBuilder AddInternalKeyAuthentication(this WebApplicationBuilder builder)
     {
+        builder.AddInternalKeyClient();
+        builder.Services.AddAuthentication(InternalKeyDefaults.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, InternalKeyAuthenticationHandler>(InternalKeyDefaults.Scheme, null);
+        builder.Services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(InternalKeyDefaults.Scheme).RequireAuthenticatedUser().Build());
+        return builder;
+    }
+
+    /// <summary>
+    /// For services that call others with the internal key (the gateway, the agent): binds and validates
+    /// the key and registers <see cref="InternalKeyHandler"/> for their HTTP clients.
+    /// </summary>
+    public static WebApplicationBuilder AddInternalKeyClient(this WebApplicationBuilder builder)
+    {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<InternalKeyOptions>()
             .BindConfiguration(InternalKeyOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddAuthentication(InternalKeyDefaults.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, InternalKeyAuthenticationHandler>(InternalKeyDefaults.Scheme, null);
-        builder.Services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(new AuthorizationPolicyBuilder(InternalKeyDefaults.Scheme).RequireAuthenticatedUser().Build());
+        builder.Services.AddTransient<InternalKeyHandler>();
         return builder;
     }
 }

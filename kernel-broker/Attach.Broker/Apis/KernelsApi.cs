@@ -1,0 +1,151 @@
+using System.Security.Claims;
+using Attach.Broker.Detection;
+using Attach.Broker.Kernels;
+using Attach.Broker.Pool;
+using Attach.Contracts.Kernels;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Attach.Broker.Apis;
+
+/// <summary><c>/api/v1/kernels</c>: what the gateway asks per cell, and what users see of their kernels.</summary>
+internal static class KernelsApi
+{
+    public static IEndpointRouteBuilder MapKernelsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1/kernels").WithTags("Kernels");
+        api.MapGet("/", List);
+        api.MapGet("/{kernelId}", Get);
+        api.MapPost("/{kernelId}/executions", Execute);
+        api.MapPost("/{kernelId}/activity", Activity);
+        api.MapPost("/{kernelId}/release", Release);
+        api.MapDelete("/{kernelId}", Forget);
+        return app;
+    }
+
+    internal static Ok<KernelStatus[]> List(KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Ok(kernels.List(UserOf(user)).Select(k => k.Status).ToArray());
+
+    internal static Results<Ok<KernelStatus>, ProblemHttpResult, ValidationProblem> Get(
+        string kernelId, KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        return kernels.Find(kernelId, UserOf(user)) is { } kernel
+            ? TypedResults.Ok(kernel.Status)
+            : NotFound(kernelId);
+    }
+
+    /// <summary>
+    /// Classifies the cell; when it needs a GPU, answers only once the slice is bound (the gateway holds
+    /// the cell until then) or the attach failed.
+    /// </summary>
+    internal static async Task<Results<Ok<ExecutionDecision>, ProblemHttpResult, ValidationProblem>> Execute(
+        string kernelId,
+        ExecutionRequest request,
+        KernelRegistry kernels,
+        GpuWorkDetector detector,
+        IOptions<BrokerOptions> options,
+        ClaimsPrincipal user,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (request is null || string.IsNullOrEmpty(request.MsgId) || request.Code is null)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["body"] = ["send {\"msgId\": \"<execute_request header.msg_id>\", \"code\": \"<cell code>\"}"],
+            });
+        }
+
+        if (kernels.GetOrAdd(kernelId, UserOf(user)) is not { } kernel)
+        {
+            return NotFound(kernelId);
+        }
+
+        var detection = detector.Classify(request.Code);
+        Log.Classified(loggerFactory.CreateLogger(typeof(KernelsApi)), kernelId, request.MsgId, detection.NeedsGpu ? "GPU work" : "CPU only", detection.Rule);
+        if (!detection.NeedsGpu)
+        {
+            return TypedResults.Ok(new ExecutionDecision(false, detection.Rule, kernel.Status.Attachment, false, null));
+        }
+
+        var slice = new SliceRequest(options.Value.DefaultSliceMiB, options.Value.DefaultSliceComputePercent);
+        var outcome = await kernel.EnsureAttachedAsync(slice, detection.Rule, cancellationToken);
+        return TypedResults.Ok(new ExecutionDecision(true, detection.Rule, outcome.Attachment, outcome.NewlyAttached, outcome.Error));
+    }
+
+    internal static Results<NoContent, ProblemHttpResult, ValidationProblem> Activity(
+        string kernelId, KernelActivityReport report, KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (report is null || !Enum.IsDefined(report.Activity))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["activity"] = ["use \"Busy\" or \"Idle\""] });
+        }
+
+        if (kernels.GetOrAdd(kernelId, UserOf(user)) is not { } kernel)
+        {
+            return NotFound(kernelId);
+        }
+
+        kernel.ReportActivity(report.Activity);
+        return TypedResults.NoContent();
+    }
+
+    internal static async Task<Results<Ok<KernelStatus>, ProblemHttpResult, ValidationProblem>> Release(
+        string kernelId, KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (kernels.Find(kernelId, UserOf(user)) is not { } kernel)
+        {
+            return NotFound(kernelId);
+        }
+
+        await kernel.ReleaseAsync("released on request", cancellationToken);
+        return TypedResults.Ok(kernel.Status);
+    }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> Forget(
+        string kernelId, KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        return await kernels.RemoveAsync(kernelId, UserOf(user), cancellationToken)
+            ? TypedResults.NoContent()
+            : NotFound(kernelId);
+    }
+
+    internal static string UserOf(ClaimsPrincipal user) =>
+        user.Identity?.Name ?? throw new InvalidOperationException("The fallback policy admits only authenticated callers.");
+
+    private static ValidationProblem? Invalid(string kernelId) =>
+        KernelIds.IsValid(kernelId)
+            ? null
+            : TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["kernelId"] = ["use the id Jupyter gave the kernel (letters, digits, '-', '_' or '.', at most 128)"],
+            });
+
+    private static ProblemHttpResult NotFound(string kernelId) =>
+        TypedResults.Problem($"No kernel {kernelId} of yours is known to the broker.", statusCode: StatusCodes.Status404NotFound, title: "Kernel not found");
+}

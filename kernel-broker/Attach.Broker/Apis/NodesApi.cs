@@ -1,0 +1,78 @@
+using System.Security.Claims;
+using Attach.Broker.Pool;
+using Attach.Contracts.Pool;
+using Attach.ServiceDefaults.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Attach.Broker.Apis;
+
+/// <summary><c>/api/v1/nodes</c>: agents register and heartbeat here. Only services may call it, never a user through the gateway.</summary>
+internal static class NodesApi
+{
+    public static IEndpointRouteBuilder MapNodesApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/nodes/{nodeId}/heartbeat", Heartbeat).WithTags("Nodes");
+        return app;
+    }
+
+    internal static Results<NoContent, ForbidHttpResult, ValidationProblem> Heartbeat(
+        string nodeId,
+        NodeHeartbeat heartbeat,
+        NodeRegistry nodes,
+        LeaseTable leases,
+        AgentClient agents,
+        ClaimsPrincipal user,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        if (user.Identity?.Name != AttachClaims.ServiceUser)
+        {
+            return TypedResults.Forbid();
+        }
+
+        if (heartbeat is null || heartbeat.NodeId != nodeId || heartbeat.Gpus is null || heartbeat.Bindings is null || !heartbeat.AgentUrl.IsAbsoluteUri)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["heartbeat"] = ["send a NodeHeartbeat whose nodeId matches the path, with an absolute agentUrl, gpus and bindings"],
+            });
+        }
+
+        var logger = loggerFactory.CreateLogger(typeof(NodesApi));
+        if (nodes.Record(heartbeat))
+        {
+            Log.NodeRegistered(logger, heartbeat.NodeId, heartbeat.Gpus.Count, heartbeat.Backend.Name, heartbeat.Backend.Reason, heartbeat.AgentUrl);
+        }
+
+        var reconciled = leases.Reconcile(heartbeat);
+        foreach (var lease in reconciled.ToUnbind)
+        {
+            if (lease.Owner == "unknown")
+            {
+                Log.OrphanBinding(logger, lease.NodeId, lease.LeaseId, lease.KernelId);
+            }
+
+            // Off the request path: the agent is waiting for this heartbeat's answer.
+            _ = UnbindAsync(agents, leases, lease, logger);
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    private static async Task UnbindAsync(AgentClient agents, LeaseTable leases, Lease lease, ILogger logger)
+    {
+        try
+        {
+            await agents.UnbindSliceAsync(lease.AgentUrl, lease.LeaseId, lease.Epoch, CancellationToken.None);
+            leases.Remove(lease.LeaseId);
+        }
+        catch (AgentCallException ex) when (ex.NotFound)
+        {
+            leases.Remove(lease.LeaseId);
+        }
+        catch (AgentCallException ex)
+        {
+            Log.ReconcileUnbindFailed(logger, lease.NodeId, lease.LeaseId, ex.Message);
+        }
+    }
+}

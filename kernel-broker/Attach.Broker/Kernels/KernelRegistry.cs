@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+using Attach.Broker.Pool;
+using Microsoft.Extensions.Options;
+
+namespace Attach.Broker.Kernels;
+
+/// <summary>
+/// The kernels the broker knows, each with its state machine. A kernel belongs to the user who first
+/// used it; lookups by anyone else find nothing, as if the kernel did not exist.
+/// </summary>
+internal sealed class KernelRegistry(
+    IGpuBinder binder,
+    IKernelEventPublisher events,
+    TimeProvider timeProvider,
+    IOptions<BrokerOptions> options,
+    ILoggerFactory loggerFactory) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, KernelStateMachine> _kernels = new(StringComparer.Ordinal);
+    private readonly ILogger _logger = loggerFactory.CreateLogger<KernelStateMachine>();
+
+    /// <summary>The kernel's state machine, created for <paramref name="user"/> on first use; null when another user owns it.</summary>
+    public KernelStateMachine? GetOrAdd(string kernelId, string user)
+    {
+        var kernel = _kernels.GetOrAdd(kernelId, id => new KernelStateMachine(id, user, binder, events, timeProvider, options.Value.IdleTimeout, _logger));
+        return CanSee(kernel, user) ? kernel : null;
+    }
+
+    /// <summary>The kernel if it exists and <paramref name="user"/> may see it.</summary>
+    public KernelStateMachine? Find(string kernelId, string user) =>
+        _kernels.TryGetValue(kernelId, out var kernel) && CanSee(kernel, user) ? kernel : null;
+
+    /// <summary>Every kernel <paramref name="user"/> may see.</summary>
+    public IReadOnlyList<KernelStateMachine> List(string user) =>
+        [.. _kernels.Values.Where(k => CanSee(k, user)).OrderBy(k => k.KernelId, StringComparer.Ordinal)];
+
+    /// <summary>Releases the kernel's slice, if any, and forgets the kernel (it was shut down).</summary>
+    public async Task<bool> RemoveAsync(string kernelId, string user, CancellationToken cancellationToken)
+    {
+        if (Find(kernelId, user) is not { } kernel)
+        {
+            return false;
+        }
+
+        await kernel.ReleaseAsync("the kernel was shut down", cancellationToken);
+        if (_kernels.TryRemove(new KeyValuePair<string, KernelStateMachine>(kernelId, kernel)))
+        {
+            kernel.Dispose();
+        }
+
+        return true;
+    }
+
+    public void Dispose()
+    {
+        foreach (var kernel in _kernels.Values)
+        {
+            kernel.Dispose();
+        }
+    }
+
+    /// <summary>Services (the internal key without a user) see everything; users see their own kernels.</summary>
+    internal static bool CanSee(KernelStateMachine kernel, string user) =>
+        user == ServiceDefaults.Security.AttachClaims.ServiceUser || string.Equals(kernel.Owner, user, StringComparison.Ordinal);
+}

@@ -1,0 +1,301 @@
+using Attach.Broker.Pool;
+using Attach.Contracts.Kernels;
+
+namespace Attach.Broker.Kernels;
+
+/// <summary>
+/// The one owner of a kernel's GPU state: Detached → Attaching → Attached{Busy|Idle} → Releasing → Detached,
+/// any → Failed with a reason. Every field is guarded by <see cref="_lock"/>; methods that expect it held
+/// end in <c>_NeedsLock</c>. Binds and unbinds run outside the lock; time comes from <see cref="TimeProvider"/>.
+/// </summary>
+internal sealed partial class KernelStateMachine : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly IGpuBinder _binder;
+    private readonly IKernelEventPublisher _events;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _idleTimeout;
+    private readonly ILogger _logger;
+
+    private KernelState _state = KernelState.Detached;
+    private bool _busy;
+    private AttachmentInfo? _attachment;
+    private DateTimeOffset _since;
+    private DateTimeOffset? _releaseAt;
+    private string _reason = "no GPU work yet";
+    private Task<AttachOutcome>? _attaching;
+    private Task? _releasing;
+    private ITimer? _idleTimer;
+    private long _idleGeneration;
+    private bool _disposed;
+
+    public KernelStateMachine(
+        string kernelId,
+        string owner,
+        IGpuBinder binder,
+        IKernelEventPublisher events,
+        TimeProvider timeProvider,
+        TimeSpan idleTimeout,
+        ILogger logger)
+    {
+        KernelId = kernelId;
+        Owner = owner;
+        _binder = binder;
+        _events = events;
+        _timeProvider = timeProvider;
+        _idleTimeout = idleTimeout;
+        _logger = logger;
+        _since = timeProvider.GetUtcNow();
+    }
+
+    public string KernelId { get; }
+
+    public string Owner { get; }
+
+    public KernelStatus Status
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return Snapshot_NeedsLock();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Returns once the kernel holds a slice (or the attach failed). Concurrent callers share one attach;
+    /// a call during a release waits for the release, then attaches again. The attach goes on even if
+    /// <paramref name="cancellationToken"/> fires: the caller stops waiting, the idle policy cleans up.
+    /// </summary>
+    public async Task<AttachOutcome> EnsureAttachedAsync(SliceRequest request, string rule, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task? releasing = null;
+            Task<AttachOutcome>? attaching = null;
+            var started = false;
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                switch (_state)
+                {
+                    case KernelState.Attached:
+                        return new AttachOutcome(_attachment, NewlyAttached: false, Error: null);
+                    case KernelState.Attaching:
+                        attaching = _attaching!;
+                        break;
+                    case KernelState.Releasing:
+                        releasing = _releasing!;
+                        break;
+                    default:
+                        TransitionTo_NeedsLock(KernelState.Attaching, $"GPU work detected (rule {rule})");
+                        _attaching = attaching = AttachCoreAsync(request, _timeProvider.GetUtcNow());
+                        started = true;
+                        break;
+                }
+            }
+
+            if (attaching is not null)
+            {
+                var outcome = await attaching.WaitAsync(cancellationToken);
+                return started ? outcome : outcome with { NewlyAttached = false };
+            }
+
+            await releasing!.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Records busy/idle from the kernel's iopub <c>status</c> for an <c>execute_request</c>.</summary>
+    public void ReportActivity(KernelActivity activity)
+    {
+        lock (_lock)
+        {
+            var busy = activity == KernelActivity.Busy;
+            if (_disposed || _busy == busy)
+            {
+                return;
+            }
+
+            _busy = busy;
+            if (_state != KernelState.Attached)
+            {
+                return;
+            }
+
+            if (busy)
+            {
+                DisarmIdleTimer_NeedsLock();
+                TransitionTo_NeedsLock(KernelState.Attached, "busy: running a cell");
+            }
+            else
+            {
+                ArmIdleTimer_NeedsLock();
+                TransitionTo_NeedsLock(KernelState.Attached, $"idle: the slice goes back to the pool after {_idleTimeout.TotalSeconds:0.#} s without GPU work");
+            }
+        }
+    }
+
+    /// <summary>Releases the slice now (a user's "release" or the kernel shutting down) and waits for it.</summary>
+    public async Task ReleaseAsync(string reason, CancellationToken cancellationToken)
+    {
+        Task? attaching;
+        lock (_lock)
+        {
+            attaching = _state == KernelState.Attaching ? _attaching : null;
+        }
+
+        if (attaching is not null)
+        {
+            await attaching.WaitAsync(cancellationToken);
+        }
+
+        Task? releasing;
+        lock (_lock)
+        {
+            if (_state == KernelState.Attached)
+            {
+                StartRelease_NeedsLock(reason);
+            }
+
+            releasing = _state == KernelState.Releasing ? _releasing : null;
+        }
+
+        if (releasing is not null)
+        {
+            await releasing.WaitAsync(cancellationToken);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            DisarmIdleTimer_NeedsLock();
+        }
+    }
+
+    private async Task<AttachOutcome> AttachCoreAsync(SliceRequest request, DateTimeOffset requestedAt)
+    {
+        // Leave the caller's lock before binding.
+        await Task.Yield();
+        try
+        {
+            var attachment = await _binder.BindAsync(KernelId, Owner, request, requestedAt, CancellationToken.None);
+            lock (_lock)
+            {
+                _attachment = attachment;
+                if (!_busy)
+                {
+                    ArmIdleTimer_NeedsLock();
+                }
+
+                TransitionTo_NeedsLock(
+                    KernelState.Attached,
+                    $"attached GPU {attachment.GpuIndex} ({attachment.GpuName}), {SlicePlacer.Format(attachment.SliceMemoryMiB)} slice, waited {attachment.WaitSeconds:0.###} s");
+            }
+
+            Log.Attached(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, attachment.NodeId, attachment.WaitSeconds * 1000);
+            return new AttachOutcome(attachment, NewlyAttached: true, Error: null);
+        }
+        catch (AttachFailedException ex)
+        {
+            lock (_lock)
+            {
+                TransitionTo_NeedsLock(KernelState.Failed, ex.Message);
+            }
+
+            Log.AttachFailed(_logger, KernelId, Owner, ex.Message);
+            return new AttachOutcome(null, NewlyAttached: false, Error: ex.Message);
+        }
+    }
+
+    private void StartRelease_NeedsLock(string reason)
+    {
+        DisarmIdleTimer_NeedsLock();
+        var attachment = _attachment!;
+        TransitionTo_NeedsLock(KernelState.Releasing, reason);
+        _releasing = ReleaseCoreAsync(attachment, reason);
+    }
+
+    private async Task ReleaseCoreAsync(AttachmentInfo attachment, string reason)
+    {
+        await Task.Yield();
+        try
+        {
+            await _binder.UnbindAsync(attachment.LeaseId, CancellationToken.None);
+            lock (_lock)
+            {
+                _attachment = null;
+                TransitionTo_NeedsLock(KernelState.Detached, $"released: {reason}; the slice is back in the pool");
+            }
+
+            Log.Released(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, reason);
+        }
+        catch (AttachFailedException ex)
+        {
+            lock (_lock)
+            {
+                // The lease table keeps the capacity until the agent confirms; the kernel itself no longer holds it.
+                _attachment = null;
+                TransitionTo_NeedsLock(KernelState.Failed, ex.Message);
+            }
+
+            Log.ReleaseFailed(_logger, KernelId, attachment.LeaseId, ex.Message);
+        }
+    }
+
+    private void ArmIdleTimer_NeedsLock()
+    {
+        DisarmIdleTimer_NeedsLock();
+        if (_disposed)
+        {
+            return;
+        }
+
+        var generation = ++_idleGeneration;
+        _releaseAt = _timeProvider.GetUtcNow() + _idleTimeout;
+        _idleTimer = _timeProvider.CreateTimer(OnIdleTimeout, generation, _idleTimeout, Timeout.InfiniteTimeSpan);
+    }
+
+    private void DisarmIdleTimer_NeedsLock()
+    {
+        _idleGeneration++;
+        _releaseAt = null;
+        _idleTimer?.Dispose();
+        _idleTimer = null;
+    }
+
+    private void OnIdleTimeout(object? state)
+    {
+        lock (_lock)
+        {
+            // A busy report or a re-arm since this timer was set makes it stale.
+            if ((long)state! != _idleGeneration || _state != KernelState.Attached || _busy || _disposed)
+            {
+                return;
+            }
+
+            StartRelease_NeedsLock($"idle for {_idleTimeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    private void TransitionTo_NeedsLock(KernelState to, string reason)
+    {
+        var from = _state;
+        _state = to;
+        _reason = reason;
+        if (from != to)
+        {
+            _since = _timeProvider.GetUtcNow();
+        }
+
+        var status = Snapshot_NeedsLock();
+        Log.Transition(_logger, KernelId, from, to, reason);
+        _events.Publish(new KernelStateChanged(KernelId, from, to, reason, status));
+    }
+
+    private KernelStatus Snapshot_NeedsLock() =>
+        new(KernelId, Owner, _state, _busy, _attachment, _since, _state == KernelState.Attached ? _releaseAt : null, _reason);
+}

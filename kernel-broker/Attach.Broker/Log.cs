@@ -1,0 +1,43 @@
+using Attach.Contracts.Kernels;
+
+namespace Attach.Broker;
+
+/// <summary>Every log event of the broker, source-generated, with unique ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Attached kernel {KernelId} (user {Owner}) to GPU {GpuIndex} {GpuName}: {SliceMiB} MiB slice, lease {LeaseId} on node {NodeId}, waited {WaitMs:0.#} ms")]
+    public static partial void Attached(ILogger logger, string kernelId, string owner, int gpuIndex, string gpuName, long sliceMiB, string leaseId, string nodeId, double waitMs);
+
+    [LoggerMessage(1001, LogLevel.Information, "Released kernel {KernelId} (user {Owner}) from GPU {GpuIndex} {GpuName}: {SliceMiB} MiB slice, lease {LeaseId} ({Reason})")]
+    public static partial void Released(ILogger logger, string kernelId, string owner, int gpuIndex, string gpuName, long sliceMiB, string leaseId, string reason);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Could not attach a GPU to kernel {KernelId} (user {Owner}): {Reason}")]
+    public static partial void AttachFailed(ILogger logger, string kernelId, string owner, string reason);
+
+    [LoggerMessage(1003, LogLevel.Error, "Could not release lease {LeaseId} of kernel {KernelId}: {Reason}")]
+    public static partial void ReleaseFailed(ILogger logger, string kernelId, string leaseId, string reason);
+
+    [LoggerMessage(1004, LogLevel.Debug, "Kernel {KernelId}: {From} -> {To} ({Reason})")]
+    public static partial void Transition(ILogger logger, string kernelId, KernelState from, KernelState to, string reason);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Agent on node {NodeId} refused or failed to bind lease {LeaseId} for kernel {KernelId}: {Reason}")]
+    public static partial void BindFailed(ILogger logger, string kernelId, string leaseId, string nodeId, string reason);
+
+    [LoggerMessage(1006, LogLevel.Information, "Node {NodeId} registered: {GpuCount} GPUs, backend {Backend} ({BackendReason}), agent at {AgentUrl}")]
+    public static partial void NodeRegistered(ILogger logger, string nodeId, int gpuCount, string backend, string backendReason, Uri agentUrl);
+
+    [LoggerMessage(1007, LogLevel.Warning, "Node {NodeId} holds lease {LeaseId} (kernel {KernelId}) that the broker does not know; unbinding it")]
+    public static partial void OrphanBinding(ILogger logger, string nodeId, string leaseId, string kernelId);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Retrying the unbind of lease {LeaseId} on node {NodeId} failed: {Reason}")]
+    public static partial void ReconcileUnbindFailed(ILogger logger, string nodeId, string leaseId, string reason);
+
+    [LoggerMessage(1009, LogLevel.Information, "Kernel {KernelId}: classified {MsgId} as {Verdict} (rule {Rule})")]
+    public static partial void Classified(ILogger logger, string kernelId, string msgId, string verdict, string rule);
+
+    [LoggerMessage(1010, LogLevel.Error, "The event queue is full; dropped the {To} event of kernel {KernelId}. Hub clients may show a stale state until the next transition.")]
+    public static partial void EventDropped(ILogger logger, string kernelId, KernelState to);
+
+    [LoggerMessage(1011, LogLevel.Warning, "Sending the {To} event of kernel {KernelId} to hub clients failed")]
+    public static partial void EventSendFailed(ILogger logger, Exception exception, string kernelId, KernelState to);
+}

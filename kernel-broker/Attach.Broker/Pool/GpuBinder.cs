@@ -1,0 +1,70 @@
+using Attach.Contracts.Kernels;
+using Attach.Contracts.Pool;
+
+namespace Attach.Broker.Pool;
+
+/// <summary>Reserves in the <see cref="LeaseTable"/>, then has the chosen agent bind or unbind.</summary>
+internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvider timeProvider, ILogger<GpuBinder> logger) : IGpuBinder
+{
+    public async Task<AttachmentInfo> BindAsync(string kernelId, string owner, SliceRequest request, DateTimeOffset requestedAt, CancellationToken cancellationToken)
+    {
+        var reservation = leases.Reserve(kernelId, owner, request);
+        if (reservation.Lease is not { } lease)
+        {
+            throw new AttachFailedException(reservation.Failure!);
+        }
+
+        try
+        {
+            await agents.BindSliceAsync(
+                lease.AgentUrl,
+                new BindRequest(lease.LeaseId, lease.Epoch, kernelId, lease.Gpu.Index, lease.MemoryMiB, lease.ComputePercent),
+                cancellationToken);
+        }
+        catch (AgentCallException ex)
+        {
+            // The agent may have bound before failing to answer: keep the capacity until its ledger says otherwise.
+            leases.SetStatus(lease.LeaseId, LeaseStatus.Releasing);
+            Log.BindFailed(logger, kernelId, lease.LeaseId, lease.NodeId, ex.Message);
+            throw new AttachFailedException(ex.Message, ex);
+        }
+
+        leases.SetStatus(lease.LeaseId, LeaseStatus.Bound);
+        var wait = timeProvider.GetUtcNow() - requestedAt;
+        return new AttachmentInfo(
+            lease.LeaseId,
+            lease.NodeId,
+            lease.Gpu.Index,
+            lease.Gpu.Uuid,
+            lease.Gpu.DisplayName,
+            lease.Gpu.Simulated,
+            lease.MemoryMiB,
+            lease.Gpu.MemoryTotalMiB,
+            Math.Max(0, wait.TotalSeconds));
+    }
+
+    public async Task UnbindAsync(string leaseId, CancellationToken cancellationToken)
+    {
+        var lease = leases.Snapshot().FirstOrDefault(l => l.LeaseId == leaseId);
+        if (lease is null)
+        {
+            return;
+        }
+
+        leases.SetStatus(leaseId, LeaseStatus.Releasing);
+        try
+        {
+            await agents.UnbindSliceAsync(lease.AgentUrl, lease.LeaseId, lease.Epoch, cancellationToken);
+        }
+        catch (AgentCallException ex) when (ex.NotFound)
+        {
+            // Already unbound (a retried release): the agent does not hold it, so the capacity is free.
+        }
+        catch (AgentCallException ex)
+        {
+            throw new AttachFailedException($"the slice could not be released: {ex.Message}. It stays reserved until the agent confirms.", ex);
+        }
+
+        leases.Remove(leaseId);
+    }
+}

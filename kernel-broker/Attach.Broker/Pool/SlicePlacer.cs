@@ -1,0 +1,64 @@
+using Attach.Contracts.Pool;
+
+namespace Attach.Broker.Pool;
+
+/// <summary>
+/// Chooses the GPU for a slice: best fit (the GPU that will have the least memory left), so large holes
+/// stay free for large requests; on a tie, a GPU that is already shared, then node and index order.
+/// Pure: callers hold <see cref="LeaseTable"/>'s lock so the choice and the reservation are one step.
+/// </summary>
+internal static class SlicePlacer
+{
+    public static Placement Place(IReadOnlyList<RegisteredNode> nodes, IEnumerable<Lease> leases, SliceRequest request)
+    {
+        var used = leases
+            .GroupBy(l => (l.NodeId, l.Gpu.Index))
+            .ToDictionary(g => g.Key, g => (Memory: g.Sum(l => l.MemoryMiB), Compute: g.Sum(l => l.ComputePercent)));
+
+        (RegisteredNode Node, GpuInfo Gpu, long FreeAfter, bool Shared)? best = null;
+        long largestFree = 0;
+        var gpuCount = 0;
+        foreach (var node in nodes)
+        {
+            foreach (var gpu in node.Heartbeat.Gpus)
+            {
+                gpuCount++;
+                var (memory, compute) = used.GetValueOrDefault((node.Heartbeat.NodeId, gpu.Index));
+                var free = gpu.MemoryTotalMiB - memory;
+                largestFree = Math.Max(largestFree, free);
+                if (free < request.MemoryMiB || compute + request.ComputePercent > 100)
+                {
+                    continue;
+                }
+
+                var candidate = (node, gpu, FreeAfter: free - request.MemoryMiB, Shared: memory > 0);
+                if (best is null
+                    || candidate.FreeAfter < best.Value.FreeAfter
+                    || (candidate.FreeAfter == best.Value.FreeAfter && candidate.Shared && !best.Value.Shared))
+                {
+                    best = candidate;
+                }
+            }
+        }
+
+        if (best is { } chosen)
+        {
+            return Placement.On(chosen.Node, chosen.Gpu);
+        }
+
+        return Placement.None(gpuCount == 0
+            ? "no GPU node is registered with the broker: check that an attach agent is running and can reach the broker"
+            : $"no GPU has {Format(request.MemoryMiB)} and {request.ComputePercent}% of its compute free (largest free: {Format(largestFree)} on {gpuCount} GPUs); try again when a slice is released, or ask for a smaller slice");
+    }
+
+    internal static string Format(long mib) =>
+        mib >= 1024 && mib % 1024 == 0 ? $"{mib / 1024} GiB" : $"{mib} MiB";
+}
+
+/// <summary>Where a slice goes, or why it cannot go anywhere.</summary>
+internal sealed record Placement(RegisteredNode? Node, GpuInfo? Gpu, string? Failure)
+{
+    public static Placement On(RegisteredNode node, GpuInfo gpu) => new(node, gpu, null);
+
+    public static Placement None(string reason) => new(null, null, reason);
+}

@@ -1,0 +1,6 @@
+namespace Attach.Broker.Pool;
+
+/// <summary>How much of a GPU a kernel asks for.</summary>
+/// <param name="MemoryMiB">Device memory.</param>
+/// <param name="ComputePercent">Share of the SMs.</param>
+internal readonly record struct SliceRequest(long MemoryMiB, int ComputePercent);
