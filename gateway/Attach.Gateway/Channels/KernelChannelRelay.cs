@@ -1,0 +1,302 @@
+using System.Net;
+using System.Net.WebSockets;
+using Attach.Contracts.Kernels;
+using Attach.Gateway.Broker;
+using Attach.Gateway.Channels.Protocol;
+using Microsoft.Extensions.Options;
+
+namespace Attach.Gateway.Channels;
+
+/// <summary>
+/// Terminates a browser's kernel-channel WebSocket and relays it to the Jupyter Server, byte for byte,
+/// negotiating upstream whatever subprotocol the client offered. Each <c>execute_request</c> is shown to
+/// the broker first; a cell that needs a GPU is held (and, since the client-to-kernel pump is sequential,
+/// every message behind it keeps its order) until its slice is bound. Busy/idle from iopub goes to the
+/// broker for the idle policy.
+/// </summary>
+internal sealed partial class KernelChannelRelay(
+    IOptions<GatewayOptions> options,
+    BrokerClient broker,
+    ActivityReporter activity,
+    KernelMessageFactory messages,
+    ILogger<KernelChannelRelay> logger)
+{
+    /// <summary>Status messages are tiny; larger kernel messages are forwarded without being parsed.</summary>
+    private const int MaxStatusMessageBytes = 64 * 1024;
+
+    private readonly GatewayOptions _options = options.Value;
+
+    public async Task RunAsync(HttpContext context, string kernelId)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            await Results.Problem("Kernel channels are WebSockets: connect with ws:// or wss://.", statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
+            return;
+        }
+
+        var user = context.User.Identity!.Name!;
+        using var upstream = new ClientWebSocket();
+        foreach (var subprotocol in context.WebSockets.WebSocketRequestedProtocols)
+        {
+            upstream.Options.AddSubProtocol(subprotocol);
+        }
+
+        upstream.Options.SetRequestHeader("Authorization", $"token {_options.JupyterToken}");
+        upstream.Options.CollectHttpResponseDetails = true;
+        var upstreamUri = UpstreamUri(kernelId, context.Request.Query);
+        try
+        {
+            await upstream.ConnectAsync(upstreamUri, context.RequestAborted);
+        }
+        catch (WebSocketException ex)
+        {
+            var status = upstream.HttpStatusCode;
+            Log.UpstreamRefused(logger, kernelId, (int)status, ex.Message);
+            await (status == HttpStatusCode.NotFound
+                ? Results.Problem($"Kernel {kernelId} does not exist on the Jupyter Server.", statusCode: StatusCodes.Status404NotFound)
+                : Results.Problem($"The Jupyter Server did not accept the kernel connection ({(status == 0 ? ex.Message : (int)status)}). Check that it is running.", statusCode: StatusCodes.Status502BadGateway))
+                .ExecuteAsync(context);
+            return;
+        }
+
+        using var client = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = upstream.SubProtocol });
+        using var connection = new Connection(kernelId, user, KernelWireProtocols.FromSubprotocol(upstream.SubProtocol), client, upstream);
+        Log.Connected(logger, kernelId, user, upstream.SubProtocol ?? "legacy");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var toKernel = PumpClientToKernelAsync(connection, stop.Token);
+        var toClient = PumpKernelToClientAsync(connection, stop.Token);
+        var first = await Task.WhenAny(toKernel, toClient);
+        if (first.IsFaulted)
+        {
+            Log.RelayFailed(logger, first.Exception!.GetBaseException(), kernelId);
+        }
+
+        // One side has closed (its pump passed the close on) or failed: give the other a moment to finish its close, then stop.
+        await Task.WhenAny(Task.WhenAll(toKernel, toClient), Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default));
+        await stop.CancelAsync();
+        await Task.WhenAll(toKernel, toClient).ContinueWith(_ => { }, TaskScheduler.Default);
+        Log.Disconnected(logger, kernelId, user);
+    }
+
+    private Uri UpstreamUri(string kernelId, IQueryCollection query)
+    {
+        var jupyter = _options.JupyterUrl!;
+        var builder = new UriBuilder(new Uri(jupyter, $"api/kernels/{Uri.EscapeDataString(kernelId)}/channels"))
+        {
+            Scheme = jupyter.Scheme == Uri.UriSchemeHttps ? "wss" : "ws",
+        };
+        var forwarded = query
+            .Where(q => q.Key != Security.GatewayAuthDefaults.TokenQuery)
+            .SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"));
+        builder.Query = string.Join('&', forwarded);
+        return builder.Uri;
+    }
+
+    private async Task PumpClientToKernelAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        using var buffer = new MessageBuffer(_options.MaxMessageBytes);
+        while (true)
+        {
+            var outcome = await buffer.ReceiveAsync(connection.Client, cancellationToken);
+            switch (outcome)
+            {
+                case ReceiveOutcome.Closed:
+                    await CloseQuietlyAsync(connection.Upstream, connection.Client.CloseStatus ?? WebSocketCloseStatus.NormalClosure, connection.Client.CloseStatusDescription);
+                    return;
+                case ReceiveOutcome.TooBig:
+                    await RejectAsync(connection, WebSocketCloseStatus.MessageTooBig, $"message larger than {_options.MaxMessageBytes} bytes");
+                    return;
+            }
+
+            var frame = buffer.Message;
+            var isText = outcome == ReceiveOutcome.Text;
+            if (!KernelMessageParser.TryParse(frame, isText, connection.Protocol, out var message, out var error))
+            {
+                await RejectAsync(connection, WebSocketCloseStatus.InvalidPayloadData, error);
+                return;
+            }
+
+            if (message is { Channel: "shell", MsgType: "execute_request", Code: { Length: > 0 } code }
+                && !await GateExecutionAsync(connection, message, code, cancellationToken))
+            {
+                continue;
+            }
+
+            await connection.Upstream.SendAsync(frame, isText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+        }
+    }
+
+    private async Task PumpKernelToClientAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        using var buffer = new MessageBuffer(_options.MaxMessageBytes);
+        while (true)
+        {
+            var outcome = await buffer.ReceiveAsync(connection.Upstream, cancellationToken);
+            switch (outcome)
+            {
+                case ReceiveOutcome.Closed:
+                    await connection.CloseClientAsync(connection.Upstream.CloseStatus ?? WebSocketCloseStatus.NormalClosure, connection.Upstream.CloseStatusDescription);
+                    return;
+                case ReceiveOutcome.TooBig:
+                    Log.KernelMessageTooBig(logger, connection.KernelId, _options.MaxMessageBytes);
+                    await connection.CloseClientAsync(WebSocketCloseStatus.MessageTooBig, "kernel message over the gateway's size limit");
+                    await CloseQuietlyAsync(connection.Upstream, WebSocketCloseStatus.MessageTooBig, "message over the gateway's size limit");
+                    return;
+            }
+
+            var frame = buffer.Message;
+            var isText = outcome == ReceiveOutcome.Text;
+            if (frame.Length <= MaxStatusMessageBytes
+                && KernelMessageParser.TryParse(frame, isText, connection.Protocol, out var message, out _)
+                && message is { Channel: "iopub", MsgType: "status", ParentMsgType: "execute_request", ExecutionState: "busy" or "idle" })
+            {
+                var state = message.ExecutionState == "busy" ? KernelActivity.Busy : KernelActivity.Idle;
+                activity.Enqueue(new ObservedActivity(connection.KernelId, connection.User, new KernelActivityReport(state, message.ParentMsgId)));
+            }
+
+            await connection.SendToClientAsync(new KernelFrame(frame, isText), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Asks the broker about one cell and waits while it attaches. Returns true to forward the cell,
+    /// false when the gateway answered it itself (the attach failed: the cell says why and is not run).
+    /// </summary>
+    private async Task<bool> GateExecutionAsync(Connection connection, KernelMessageSummary request, string code, CancellationToken cancellationToken)
+    {
+        // The header is a slice of the receive buffer, which is not reused before this returns.
+        var parent = request.HeaderJson;
+        ExecutionDecision decision;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.AttachTimeout);
+        try
+        {
+            decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Log.AttachTimedOut(logger, connection.KernelId, request.MsgId, _options.AttachTimeout);
+            await AnswerWithErrorAsync(connection, parent, $"No GPU was attached within {_options.AttachTimeout.TotalSeconds:0} s, so the cell was not run. Run it again to retry; if this repeats, ask your platform team about the pool.", cancellationToken);
+            return false;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException or System.Text.Json.JsonException)
+        {
+            // Fail open: the notebook keeps working without the broker, and the process shim still catches real CUDA use.
+            Log.BrokerUnavailable(logger, connection.KernelId, request.MsgId, ex.Message);
+            await connection.SendToClientAsync(
+                messages.Stream(connection.Protocol, parent, "stderr", "attach: the GPU broker could not be reached, so this cell runs without a GPU check. If it needs a GPU, run it again in a moment.\n"),
+                cancellationToken);
+            return true;
+        }
+
+        if (!decision.NeedsGpu)
+        {
+            return true;
+        }
+
+        if (decision.Attachment is { } attached)
+        {
+            Log.CellReleased(logger, connection.KernelId, request.MsgId, decision.Rule, attached.GpuIndex, attached.WaitSeconds * 1000);
+            if (decision.NewlyAttached)
+            {
+                await connection.SendToClientAsync(messages.Stream(connection.Protocol, parent, "stdout", AttachedMessage(attached)), cancellationToken);
+            }
+
+            return true;
+        }
+
+        Log.CellRefused(logger, connection.KernelId, request.MsgId, decision.Error ?? "unknown");
+        await AnswerWithErrorAsync(connection, parent, $"No GPU could be attached: {decision.Error}. The cell was not run.", cancellationToken);
+        return false;
+    }
+
+    internal static string AttachedMessage(AttachmentInfo attached) =>
+        $"attach: GPU {attached.GpuIndex} ({attached.GpuName}), {FormatMiB(attached.SliceMemoryMiB)} slice attached, waited {attached.WaitSeconds:0.00} s\n";
+
+    internal static string FormatMiB(long mib) => mib % 1024 == 0 ? $"{mib / 1024} GiB" : $"{mib} MiB";
+
+    /// <summary>Answers a held cell as a kernel answers a failed one: busy, error, execute_reply(error), idle.</summary>
+    private async Task AnswerWithErrorAsync(Connection connection, ReadOnlyMemory<byte> parent, string text, CancellationToken cancellationToken)
+    {
+        string[] traceback = [$"AttachError: {text}"];
+        var protocol = connection.Protocol;
+        await connection.SendToClientAsync(messages.Status(protocol, parent, "busy"), cancellationToken);
+        await connection.SendToClientAsync(messages.Error(protocol, parent, "AttachError", text, traceback), cancellationToken);
+        await connection.SendToClientAsync(messages.ExecuteReplyError(protocol, parent, "AttachError", text, traceback), cancellationToken);
+        await connection.SendToClientAsync(messages.Status(protocol, parent, "idle"), cancellationToken);
+    }
+
+    private async Task RejectAsync(Connection connection, WebSocketCloseStatus status, string reason)
+    {
+        Log.ClientFrameRejected(logger, connection.KernelId, connection.User, status, reason);
+        await connection.CloseClientAsync(status, reason);
+        await CloseQuietlyAsync(connection.Upstream, WebSocketCloseStatus.NormalClosure, "client connection closed by the gateway");
+    }
+
+    private static async Task CloseQuietlyAsync(WebSocket socket, WebSocketCloseStatus status, string? description)
+    {
+        if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await socket.CloseOutputAsync(status, Truncate(description), timeout.Token);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer is already gone; there is nobody left to tell.
+        }
+    }
+
+    /// <summary>A close description is at most 123 UTF-8 bytes.</summary>
+    private static string? Truncate(string? description) =>
+        description is null || System.Text.Encoding.UTF8.GetByteCount(description) <= 123 ? description : description[..Math.Min(description.Length, 60)] + "…";
+
+    /// <summary>One relayed connection: both sockets, and the lock that serialises sends to the client.</summary>
+    private sealed class Connection(string kernelId, string user, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
+    {
+        private readonly SemaphoreSlim _clientSend = new(1, 1);
+
+        public string KernelId { get; } = kernelId;
+
+        public string User { get; } = user;
+
+        public KernelWireProtocol Protocol { get; } = protocol;
+
+        public WebSocket Client { get; } = client;
+
+        public WebSocket Upstream { get; } = upstream;
+
+        /// <summary>Kernel output and the gateway's own messages share the client socket, which takes one send at a time.</summary>
+        public async Task SendToClientAsync(KernelFrame frame, CancellationToken cancellationToken)
+        {
+            await _clientSend.WaitAsync(cancellationToken);
+            try
+            {
+                await Client.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+            }
+            finally
+            {
+                _clientSend.Release();
+            }
+        }
+
+        public async Task CloseClientAsync(WebSocketCloseStatus status, string? description)
+        {
+            await _clientSend.WaitAsync();
+            try
+            {
+                await CloseQuietlyAsync(Client, status, description);
+            }
+            finally
+            {
+                _clientSend.Release();
+            }
+        }
+
+        public void Dispose() => _clientSend.Dispose();
+    }
+}

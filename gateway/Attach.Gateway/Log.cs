@@ -1,0 +1,44 @@
+using System.Net.WebSockets;
+using Attach.Contracts.Kernels;
+
+namespace Attach.Gateway;
+
+/// <summary>Every log event of the gateway, source-generated, with unique ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2000, LogLevel.Information, "Kernel channel {KernelId} opened for {User} ({Protocol} protocol)")]
+    public static partial void Connected(ILogger logger, string kernelId, string user, string protocol);
+
+    [LoggerMessage(2001, LogLevel.Information, "Kernel channel {KernelId} closed for {User}")]
+    public static partial void Disconnected(ILogger logger, string kernelId, string user);
+
+    [LoggerMessage(2002, LogLevel.Warning, "The Jupyter Server refused the channel of kernel {KernelId} (HTTP {Status}): {Reason}")]
+    public static partial void UpstreamRefused(ILogger logger, string kernelId, int status, string reason);
+
+    [LoggerMessage(2003, LogLevel.Warning, "Closed the kernel channel {KernelId} of {User} with {CloseStatus}: {Reason}")]
+    public static partial void ClientFrameRejected(ILogger logger, string kernelId, string user, WebSocketCloseStatus closeStatus, string reason);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Kernel {KernelId} sent a message over the {MaxBytes}-byte limit; closed the channel (raise Gateway:MaxMessageBytes if such outputs are expected)")]
+    public static partial void KernelMessageTooBig(ILogger logger, string kernelId, long maxBytes);
+
+    [LoggerMessage(2005, LogLevel.Information, "Kernel {KernelId}: cell {MsgId} released to the kernel after the attach (rule {Rule}, GPU {GpuIndex}, held {HeldMs:0.#} ms)")]
+    public static partial void CellReleased(ILogger logger, string kernelId, string msgId, string rule, int gpuIndex, double heldMs);
+
+    [LoggerMessage(2006, LogLevel.Warning, "Kernel {KernelId}: cell {MsgId} answered with an error, no GPU: {Reason}")]
+    public static partial void CellRefused(ILogger logger, string kernelId, string msgId, string reason);
+
+    [LoggerMessage(2007, LogLevel.Warning, "Kernel {KernelId}: the broker could not be asked about cell {MsgId} ({Reason}); the cell runs without a GPU check")]
+    public static partial void BrokerUnavailable(ILogger logger, string kernelId, string msgId, string reason);
+
+    [LoggerMessage(2008, LogLevel.Warning, "Kernel {KernelId}: cell {MsgId} waited {Timeout} for a GPU and was answered with an error")]
+    public static partial void AttachTimedOut(ILogger logger, string kernelId, string msgId, TimeSpan timeout);
+
+    [LoggerMessage(2009, LogLevel.Error, "The relay of kernel channel {KernelId} failed")]
+    public static partial void RelayFailed(ILogger logger, Exception exception, string kernelId);
+
+    [LoggerMessage(2010, LogLevel.Error, "The activity queue is full; dropped a {Activity} report of kernel {KernelId}")]
+    public static partial void ActivityDropped(ILogger logger, string kernelId, KernelActivity activity);
+
+    [LoggerMessage(2011, LogLevel.Warning, "Reporting {Activity} of kernel {KernelId} to the broker failed: {Reason}")]
+    public static partial void ActivityReportFailed(ILogger logger, string kernelId, KernelActivity activity, string reason);
+}

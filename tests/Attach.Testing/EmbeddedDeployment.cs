@@ -1,0 +1,177 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Attach.Testing.Processes;
+
+namespace Attach.Testing;
+
+/// <summary>
+/// The embedded default as real processes on 127.0.0.1: Debian's Jupyter Server, the broker, one agent
+/// with a simulated pool, and the gateway, each started from its build output with its own secrets.
+/// </summary>
+public sealed class EmbeddedDeployment : IAsyncDisposable
+{
+    private readonly List<ManagedProcess> _processes = [];
+    private readonly string _notebookDir = Directory.CreateTempSubdirectory("attach-jupyter-").FullName;
+
+    public string GatewayToken { get; } = Secret();
+
+    public string JupyterToken { get; } = Secret();
+
+    public string InternalKey { get; } = Secret();
+
+    public string User { get; } = "ada";
+
+    public Uri GatewayUrl { get; private set; } = null!;
+
+    public Uri JupyterUrl { get; private set; } = null!;
+
+    public Uri BrokerUrl { get; private set; } = null!;
+
+    /// <summary>The broker's idle timeout in this deployment.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Which Jupyter server runs behind the gateway.</summary>
+    public JupyterFlavor Flavor { get; init; } = JupyterFlavor.JupyterServer;
+
+    /// <summary>The folder the Jupyter server serves notebooks from.</summary>
+    public string NotebookDirectory => _notebookDir;
+
+    public IReadOnlyList<ManagedProcess> Processes => _processes;
+
+    public ManagedProcess Jupyter => _processes.Single(p => p.Name == "jupyter");
+
+    /// <summary>Every secret the deployment uses; none may ever appear in a log.</summary>
+    public IReadOnlyList<string> Secrets => [GatewayToken, JupyterToken, InternalKey];
+
+    public async Task StartAsync()
+    {
+        var jupyterPort = FreePort.Next();
+        var brokerPort = FreePort.Next();
+        var agentPort = FreePort.Next();
+        var gatewayPort = FreePort.Next();
+        JupyterUrl = new Uri($"http://127.0.0.1:{jupyterPort}/");
+        BrokerUrl = new Uri($"http://127.0.0.1:{brokerPort}/");
+        GatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}/");
+        var agentUrl = new Uri($"http://127.0.0.1:{agentPort}/");
+
+        string[] jupyterArguments = Flavor == JupyterFlavor.JupyterServer
+            ? ["-m", "jupyter_server", $"--ServerApp.token={JupyterToken}", $"--ServerApp.root_dir={_notebookDir}"]
+            : ["-m", "notebook", $"--NotebookApp.token={JupyterToken}", $"--NotebookApp.notebook_dir={_notebookDir}"];
+        var jupyter = Start("jupyter", "/usr/bin/python3",
+            [.. jupyterArguments, "--no-browser", "--allow-root", "--ip=127.0.0.1", $"--port={jupyterPort}", "--port-retries=0"],
+            new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["JUPYTER_RUNTIME_DIR"] = Path.Combine(_notebookDir, ".runtime") });
+        var broker = StartService("broker", "kernel-broker/Attach.Broker", brokerPort, new()
+        {
+            ["Broker__IdleTimeout"] = IdleTimeout.ToString("c"),
+        });
+        var agent = StartService("agent", "attach-agent/Attach.Agent", agentPort, new()
+        {
+            ["Agent__BrokerUrl"] = BrokerUrl.ToString(),
+            ["Agent__AdvertisedUrl"] = agentUrl.ToString(),
+            ["Agent__Backend"] = "simulated",
+            ["Agent__NodeId"] = "test-node",
+            ["Agent__HeartbeatInterval"] = "00:00:01",
+        });
+        var gateway = StartService("gateway", "gateway/Attach.Gateway", gatewayPort, new()
+        {
+            ["Gateway__JupyterUrl"] = JupyterUrl.ToString(),
+            ["Gateway__JupyterToken"] = JupyterToken,
+            ["Gateway__BrokerUrl"] = BrokerUrl.ToString(),
+            ["Gateway__Token"] = GatewayToken,
+            ["Gateway__User"] = User,
+        });
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var ready = TimeSpan.FromSeconds(60);
+        await Task.WhenAll(
+            jupyter.WaitUntilReadyAsync(() => IsOk(http, new Uri(JupyterUrl, "api/status"), "token", JupyterToken), ready),
+            broker.WaitUntilReadyAsync(async () => (await PoolAsync(http)).Contains("\"gpus\"", StringComparison.Ordinal), ready),
+            gateway.WaitUntilReadyAsync(() => IsOk(http, new Uri(GatewayUrl, "api/status"), "token", GatewayToken), ready));
+        _ = agent;
+    }
+
+    /// <summary>An HttpClient that talks to the gateway as the deployment's user.</summary>
+    public HttpClient GatewayClient()
+    {
+        var http = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("token", GatewayToken);
+        return http;
+    }
+
+    /// <summary>Starts a kernel through the gateway; returns its id.</summary>
+    public async Task<string> StartKernelAsync()
+    {
+        using var gateway = GatewayClient();
+        using var response = await gateway.PostAsJsonAsync("api/kernels", new { name = "python3" });
+        response.EnsureSuccessStatusCode();
+        var kernel = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return kernel.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>The kernel ids the Jupyter Server has, asked directly (not through the gateway).</summary>
+    public async Task<IReadOnlyList<string>> JupyterKernelIdsAsync()
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(JupyterUrl, "api/kernels"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("token", JupyterToken);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var kernels = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return [.. kernels.EnumerateArray().Select(k => k.GetProperty("id").GetString()!)];
+    }
+
+    /// <summary>Everything every process has logged so far.</summary>
+    public string AllOutput() => string.Join('\n', _processes.SelectMany(p => p.Output.Select(line => $"[{p.Name}] {line}")));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in Enumerable.Reverse(_processes))
+        {
+            await process.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_notebookDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A kernel's last file write raced the kill; the temp folder is left for the OS.
+        }
+    }
+
+    private ManagedProcess StartService(string name, string project, int port, Dictionary<string, string> environment)
+    {
+        environment["Attach__InternalKey"] = InternalKey;
+        environment["DOTNET_ENVIRONMENT"] = "Development";
+        environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        return Start(name, "dotnet", [RepositoryPaths.ServiceDll(project), "--urls", $"http://127.0.0.1:{port}"], environment);
+    }
+
+    private ManagedProcess Start(string name, string fileName, IEnumerable<string> arguments, IDictionary<string, string> environment)
+    {
+        var process = ManagedProcess.Start(name, fileName, arguments, environment);
+        _processes.Add(process);
+        return process;
+    }
+
+    private async Task<string> PoolAsync(HttpClient http)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(BrokerUrl, "api/v1/pool"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", InternalKey);
+        using var response = await http.SendAsync(request);
+        return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : "";
+    }
+
+    private static async Task<bool> IsOk(HttpClient http, Uri uri, string scheme, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        request.Headers.Authorization = new AuthenticationHeaderValue(scheme, token);
+        using var response = await http.SendAsync(request);
+        return response.IsSuccessStatusCode;
+    }
+
+    private static string Secret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+}
