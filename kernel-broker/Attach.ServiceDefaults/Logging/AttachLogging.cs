@@ -27,6 +27,9 @@ public static class AttachLogging
                 .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
                 .MinimumLevel.Override("Yarp", LogEventLevel.Warning)
                 .MinimumLevel.Override("Polly", LogEventLevel.Warning)
+                // Authentication handlers log every challenge at Information; a refused request is not news.
+                .MinimumLevel.Override("Attach.ServiceDefaults.Security", LogEventLevel.Warning)
+                .MinimumLevel.Override("Attach.Gateway.Security", LogEventLevel.Warning)
                 .ReadFrom.Configuration(builder.Configuration)
                 .Enrich.FromLogContext()
                 .Enrich.WithProperty("Service", serviceName);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Attach.ServiceDefaults.Security;
@@ -15,6 +16,8 @@ public static class InternalKeyExtensions
     public static WebApplicationBuilder AddInternalKeyAuthentication(this WebApplicationBuilder builder)
     {
         builder.AddInternalKeyClient();
+        // Nothing of these services is protected with Data Protection (no cookies): keep its keys in memory.
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         builder.Services.AddAuthentication(InternalKeyDefaults.Scheme)
             .AddScheme<AuthenticationSchemeOptions, InternalKeyAuthenticationHandler>(InternalKeyDefaults.Scheme, null);
         builder.Services.AddAuthorizationBuilder()
