@@ -1,0 +1,49 @@
+using Attach.Agent.Apis;
+using Attach.Agent.Broker;
+using Attach.Agent.Gpu;
+using Attach.Agent.Slices;
+using Attach.ServiceDefaults.Security;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Attach.Agent;
+
+/// <summary>Registration of the agent's services.</summary>
+internal static class AgentHostingExtensions
+{
+    /// <summary>Options, GPU backend, slice ledger, problem details and the heartbeat to the broker.</summary>
+    public static WebApplicationBuilder AddAgent(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<AgentOptions>()
+            .BindConfiguration(AgentOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = BadRequestDetails.Complete);
+        // A body that does not parse is the caller's mistake in every environment: answer 400 (with a problem
+        // body, through status-code pages) instead of throwing, which Development does by default.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
+
+        // The backend is chosen once, when the host starts (the heartbeat service needs the inventory): an NVIDIA
+        // node without a real backend fails to start there.
+        services.TryAddSingleton<INvidiaDeviceProbe, NvidiaDeviceProbe>();
+        services.AddSingleton<GpuBackendSelector>();
+        services.AddSingleton(serviceProvider => serviceProvider.GetRequiredService<GpuBackendSelector>().Select());
+        services.AddSingleton<SliceLedger>();
+
+        services.TryAddTransient<InternalKeyHandler>();
+        services.AddHttpClient<BrokerClient>((serviceProvider, http) =>
+                http.BaseAddress = BaseUrl.WithTrailingSlash(serviceProvider.GetRequiredService<IOptions<AgentOptions>>().Value.BrokerUrl))
+            // The heartbeat service holds its client for the process's life: let connections, not handlers, rotate.
+            .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(2))
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddHttpMessageHandler<InternalKeyHandler>()
+            .AddResilienceHandler(BrokerResilience.PipelineName, BrokerResilience.Configure);
+        services.AddHostedService<BrokerHeartbeatService>();
+        return builder;
+    }
+}

@@ -1,0 +1,264 @@
+using Attach.Agent.Gpu;
+using Attach.Contracts.Pool;
+
+namespace Attach.Agent.Slices;
+
+/// <summary>
+/// The slices bound on this node. One lock guards every binding, so the memory bound on a GPU never exceeds
+/// its total and the compute shares never exceed 100 %. Binds are idempotent per lease and fenced by epoch:
+/// a request carrying an older epoch than the one recorded comes from a superseded lease holder and is refused.
+/// </summary>
+internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProvider, ILogger<SliceLedger> logger)
+{
+    /// <summary>Longest lease id accepted; it travels in URLs and environment variables.</summary>
+    public const int MaxLeaseIdLength = 200;
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, BindingInfo> _bindings = new(StringComparer.Ordinal);
+
+    private enum BindChange
+    {
+        Bound,
+        Replayed,
+        EpochAdvanced,
+    }
+
+    /// <summary>Binds a slice, or returns the lease's binding when it is already in place.</summary>
+    public LedgerResult Bind(BindRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var (result, change, previousEpoch) = BindCore(request);
+        if (!result.Succeeded)
+        {
+            logger.SliceBindRefused(request.LeaseId, request.KernelId, request.GpuIndex, request.MemoryMiB, result.Refusal.Kind, result.Refusal.Detail);
+            return result;
+        }
+
+        var binding = result.Binding;
+        switch (change)
+        {
+            case BindChange.Bound:
+                logger.SliceBound(binding.LeaseId, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB, binding.ComputePercent);
+                break;
+            case BindChange.EpochAdvanced:
+                logger.SliceEpochAdvanced(binding.LeaseId, previousEpoch, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB, binding.ComputePercent);
+                break;
+            default:
+                logger.SliceBindReplayed(binding.LeaseId, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB);
+                break;
+        }
+
+        return result;
+    }
+
+    /// <summary>Removes a lease's binding unless the epoch is stale.</summary>
+    public LedgerResult Unbind(string leaseId, long epoch)
+    {
+        ArgumentNullException.ThrowIfNull(leaseId);
+        LedgerResult result;
+        lock (_lock)
+        {
+            if (!_bindings.TryGetValue(leaseId, out var existing))
+            {
+                result = LedgerResult.Refused(LedgerRefusalKind.NotFound,
+                    $"Lease '{leaseId}' is not bound on this node, so there is nothing to unbind. List the node's bindings with GET /api/v1/bindings.");
+            }
+            else if (epoch < existing.Epoch)
+            {
+                result = LedgerResult.Refused(LedgerRefusalKind.StaleEpoch,
+                    $"Lease '{leaseId}' is bound at epoch {existing.Epoch}; an unbind at epoch {epoch} is stale (the lease was re-issued since). " +
+                    "Unbind with the lease's current epoch.");
+            }
+            else
+            {
+                _bindings.Remove(leaseId);
+                result = LedgerResult.Success(existing);
+            }
+        }
+
+        if (result.Succeeded)
+        {
+            var removed = result.Binding;
+            logger.SliceUnbound(removed.LeaseId, epoch, removed.KernelId, removed.Gpu.Index, removed.MemoryMiB);
+        }
+        else
+        {
+            logger.SliceUnbindRefused(leaseId, epoch, result.Refusal.Kind, result.Refusal.Detail);
+        }
+
+        return result;
+    }
+
+    /// <summary>Every binding, ordered by GPU, then by when it was bound.</summary>
+    public IReadOnlyList<BindingInfo> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _bindings.Values
+                .OrderBy(binding => binding.Gpu.Index)
+                .ThenBy(binding => binding.BoundAt)
+                .ThenBy(binding => binding.LeaseId, StringComparer.Ordinal)];
+        }
+    }
+
+    private (LedgerResult Result, BindChange Change, long PreviousEpoch) BindCore(BindRequest request)
+    {
+        var gpu = inventory.Gpus.FirstOrDefault(candidate => candidate.Index == request.GpuIndex);
+        var errors = Validate(request, gpu);
+        if (errors.Count > 0)
+        {
+            var kind = gpu is null && errors.Count == 1 && errors.ContainsKey("gpuIndex") ? LedgerRefusalKind.UnknownGpu : LedgerRefusalKind.InvalidRequest;
+            return (LedgerResult.Invalid(kind, errors), default, default);
+        }
+
+        // Validate guarantees a GPU here.
+        var target = gpu!;
+        lock (_lock)
+        {
+            if (!_bindings.TryGetValue(request.LeaseId, out var existing))
+            {
+                var refusal = CheckCapacity_NeedsLock(target, request, replacing: null);
+                if (refusal is not null)
+                {
+                    return (refusal, default, default);
+                }
+
+                var binding = new BindingInfo(
+                    request.LeaseId,
+                    request.Epoch,
+                    request.KernelId,
+                    target,
+                    request.MemoryMiB,
+                    request.ComputePercent,
+                    SliceEnvironment.For(target, request.LeaseId, request.MemoryMiB, request.ComputePercent),
+                    timeProvider.GetUtcNow());
+                _bindings.Add(binding.LeaseId, binding);
+                return (LedgerResult.Success(binding), BindChange.Bound, default);
+            }
+
+            return Rebind_NeedsLock(existing, target, request);
+        }
+    }
+
+    private (LedgerResult Result, BindChange Change, long PreviousEpoch) Rebind_NeedsLock(BindingInfo existing, GpuInfo gpu, BindRequest request)
+    {
+        if (request.Epoch < existing.Epoch)
+        {
+            return (LedgerResult.Refused(LedgerRefusalKind.StaleEpoch,
+                $"Lease '{existing.LeaseId}' is bound at epoch {existing.Epoch}; a bind at epoch {request.Epoch} is stale (the lease was re-issued since). " +
+                "Ask the broker for the lease's current epoch."), default, default);
+        }
+
+        if (existing.Gpu.Index != request.GpuIndex || !string.Equals(existing.KernelId, request.KernelId, StringComparison.Ordinal))
+        {
+            return (LedgerResult.Refused(LedgerRefusalKind.LeaseConflict,
+                $"Lease '{existing.LeaseId}' is bound to kernel '{existing.KernelId}' on GPU {existing.Gpu.Index}; it cannot be rebound to kernel " +
+                $"'{request.KernelId}' on GPU {request.GpuIndex}. Unbind it first (DELETE /api/v1/bindings/{existing.LeaseId}?epoch={existing.Epoch})."), default, default);
+        }
+
+        var sameSlice = existing.MemoryMiB == request.MemoryMiB && existing.ComputePercent == request.ComputePercent;
+        if (request.Epoch == existing.Epoch)
+        {
+            return sameSlice
+                ? (LedgerResult.Success(existing), BindChange.Replayed, existing.Epoch)
+                : (LedgerResult.Refused(LedgerRefusalKind.LeaseConflict,
+                    $"Lease '{existing.LeaseId}' is already bound at epoch {existing.Epoch} with {existing.MemoryMiB} MiB and {existing.ComputePercent}% compute. " +
+                    "To change the slice, bind it again with a higher epoch."), default, default);
+        }
+
+        // A higher epoch: the broker re-issued the lease on the same GPU; take the new token (and the new size, if it fits).
+        var refusal = CheckCapacity_NeedsLock(gpu, request, replacing: existing.LeaseId);
+        if (refusal is not null)
+        {
+            return (refusal, default, default);
+        }
+
+        var updated = existing with
+        {
+            Epoch = request.Epoch,
+            Gpu = gpu,
+            MemoryMiB = request.MemoryMiB,
+            ComputePercent = request.ComputePercent,
+            Environment = SliceEnvironment.For(gpu, request.LeaseId, request.MemoryMiB, request.ComputePercent),
+        };
+        _bindings[existing.LeaseId] = updated;
+        return (LedgerResult.Success(updated), BindChange.EpochAdvanced, existing.Epoch);
+    }
+
+    private LedgerResult? CheckCapacity_NeedsLock(GpuInfo gpu, BindRequest request, string? replacing)
+    {
+        long boundMiB = 0;
+        var boundCompute = 0;
+        foreach (var binding in _bindings.Values)
+        {
+            if (binding.Gpu.Index == gpu.Index && !string.Equals(binding.LeaseId, replacing, StringComparison.Ordinal))
+            {
+                boundMiB += binding.MemoryMiB;
+                boundCompute += binding.ComputePercent;
+            }
+        }
+
+        var freeMiB = gpu.MemoryTotalMiB - boundMiB;
+        if (request.MemoryMiB > freeMiB)
+        {
+            return LedgerResult.Refused(LedgerRefusalKind.InsufficientMemory,
+                $"GPU {gpu.Index} ({gpu.DisplayName}) has {freeMiB} MiB free of {gpu.MemoryTotalMiB} MiB; lease '{request.LeaseId}' asks for {request.MemoryMiB} MiB. " +
+                $"Ask for at most {freeMiB} MiB on this GPU, place the slice on another GPU, or wait until a binding here is released.");
+        }
+
+        var freeCompute = 100 - boundCompute;
+        if (request.ComputePercent > freeCompute)
+        {
+            return LedgerResult.Refused(LedgerRefusalKind.InsufficientCompute,
+                $"GPU {gpu.Index} ({gpu.DisplayName}) has {freeCompute}% of its compute unbound; lease '{request.LeaseId}' asks for {request.ComputePercent}%. " +
+                $"Ask for at most {freeCompute}% on this GPU, place the slice on another GPU, or wait until a binding here is released.");
+        }
+
+        return null;
+    }
+
+    private Dictionary<string, string[]> Validate(BindRequest request, GpuInfo? gpu)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(request.LeaseId))
+        {
+            errors["leaseId"] = ["leaseId must not be empty."];
+        }
+        else if (request.LeaseId.Length > MaxLeaseIdLength)
+        {
+            errors["leaseId"] = [$"leaseId must be at most {MaxLeaseIdLength} characters."];
+        }
+
+        if (string.IsNullOrWhiteSpace(request.KernelId))
+        {
+            errors["kernelId"] = ["kernelId must not be empty."];
+        }
+
+        if (request.Epoch < 0)
+        {
+            errors["epoch"] = [$"epoch must be 0 or more (it is the lease's fencing token); it is {request.Epoch}."];
+        }
+
+        if (request.ComputePercent is < 1 or > 100)
+        {
+            errors["computePercent"] = [$"computePercent must be between 1 and 100 (100 = the whole GPU's SMs); it is {request.ComputePercent}."];
+        }
+
+        if (gpu is null)
+        {
+            var indexes = string.Join(", ", inventory.Gpus.Select(candidate => candidate.Index));
+            errors["gpuIndex"] = [$"GPU {request.GpuIndex} does not exist on this node; its GPUs are {indexes}. See GET /api/v1/gpus."];
+        }
+
+        if (request.MemoryMiB <= 0)
+        {
+            errors["memoryMiB"] = [$"memoryMiB must be more than 0; it is {request.MemoryMiB}."];
+        }
+        else if (gpu is not null && request.MemoryMiB > gpu.MemoryTotalMiB)
+        {
+            errors["memoryMiB"] = [$"memoryMiB {request.MemoryMiB} is more than GPU {gpu.Index} ({gpu.DisplayName}) has in total ({gpu.MemoryTotalMiB} MiB)."];
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Attach.Agent.Tests.Support;
+
+/// <summary>
+/// The agent in memory: simulated backend, a broker nobody listens on (heartbeats just fail), a fake clock.
+/// </summary>
+internal sealed class AgentFactory : WebApplicationFactory<Program>
+{
+    public const string InternalKey = "agent-tests-internal-key-0123456789abcdef";
+    public const string NodeId = "node-test";
+
+    private readonly Dictionary<string, string?> _settings = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Attach:InternalKey"] = InternalKey,
+        ["Agent:NodeId"] = NodeId,
+        ["Agent:BrokerUrl"] = "http://127.0.0.1:1",
+        ["Agent:AdvertisedUrl"] = "http://127.0.0.1:5200",
+        ["Agent:Backend"] = "simulated",
+    };
+
+    private readonly Action<IServiceCollection>? _configureServices;
+
+    public AgentFactory(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
+    {
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+
+        _configureServices = configureServices;
+    }
+
+    /// <summary>The agent's clock (it starts at FakeTimeProvider's fixed epoch).</summary>
+    public FakeTimeProvider Time { get; } = new();
+
+    public HttpClient CreateAuthorizedClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InternalKey);
+        return client;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Time);
+            _configureServices?.Invoke(services);
+        });
+    }
+}
