@@ -1,0 +1,3 @@
+%load_ext autoreload
+%autoreload 2
+%matplotlib inline

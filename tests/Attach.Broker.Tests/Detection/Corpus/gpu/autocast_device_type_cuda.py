@@ -1,0 +1,2 @@
+with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+    logits = model(input_ids)

@@ -1,0 +1,5 @@
+import gc
+
+del model, optimizer
+gc.collect()
+torch.cuda.empty_cache()

@@ -1,0 +1,4 @@
+%%gpu
+import torch
+x = torch.ones(3, 3)
+print(x.sum())

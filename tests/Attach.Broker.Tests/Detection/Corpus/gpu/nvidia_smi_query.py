@@ -1,0 +1,1 @@
+!nvidia-smi --query-gpu=name,memory.used,memory.total,utilization.gpu --format=csv

@@ -1,0 +1,2 @@
+with tf.device("/gpu:0"):
+    logits = model(images, training=False)

@@ -1,0 +1,5 @@
+device = torch.device("cuda:0")
+x = torch.randn(1024, 1024).to(device)
+w = torch.randn(1024, 1024, requires_grad=True).to(device)
+y = (x @ w).relu().sum()
+y.backward()
