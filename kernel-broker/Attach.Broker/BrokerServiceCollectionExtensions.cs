@@ -5,6 +5,7 @@ using Attach.Broker.Pool;
 using Attach.ServiceDefaults.Security;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
 
 namespace Attach.Broker;
 
@@ -24,6 +25,9 @@ internal static class BrokerServiceCollectionExtensions
         var services = builder.Services;
         services.AddOptions<BrokerOptions>().BindConfiguration(BrokerOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<DetectionOptions>().BindConfiguration(DetectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DetectionOptions>, DetectionOptionsValidator>();
+        // A body that does not parse is the caller's mistake in every environment: 400, never 500.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<GpuWorkDetector>();
         services.AddSingleton<NodeRegistry>();

@@ -20,6 +20,6 @@ internal static partial class KernelChannelEndpoints
         return app;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[A-Za-z0-9._-]{1,128}\z", RegexOptions.CultureInvariant)]
     private static partial Regex KernelId();
 }

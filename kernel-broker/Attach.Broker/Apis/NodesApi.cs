@@ -30,11 +30,12 @@ internal static class NodesApi
             return TypedResults.Forbid();
         }
 
-        if (heartbeat is null || heartbeat.NodeId != nodeId || heartbeat.Gpus is null || heartbeat.Bindings is null || !heartbeat.AgentUrl.IsAbsoluteUri)
+        if (heartbeat is null || heartbeat.NodeId != nodeId || heartbeat.Gpus is null || heartbeat.Bindings is null || heartbeat.Backend is null
+            || heartbeat.AgentUrl is not { IsAbsoluteUri: true })
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
-                ["heartbeat"] = ["send a NodeHeartbeat whose nodeId matches the path, with an absolute agentUrl, gpus and bindings"],
+                ["heartbeat"] = ["send a NodeHeartbeat whose nodeId matches the path, with an absolute agentUrl, a backend, gpus and bindings"],
             });
         }
 

@@ -16,6 +16,6 @@ internal static partial class KernelIds
         }
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,128}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[A-Za-z0-9._-]{1,128}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

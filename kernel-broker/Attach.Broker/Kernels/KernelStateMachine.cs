@@ -81,6 +81,12 @@ internal sealed partial class KernelStateMachine : IDisposable
                 switch (_state)
                 {
                     case KernelState.Attached:
+                        // A GPU cell is about to run: the idle clock starts again, so its slice cannot go between this answer and the kernel's busy.
+                        if (!_busy)
+                        {
+                            ArmIdleTimer_NeedsLock();
+                        }
+
                         return new AttachOutcome(_attachment, NewlyAttached: false, Error: null);
                     case KernelState.Attaching:
                         attaching = _attaching!;
@@ -199,15 +205,17 @@ internal sealed partial class KernelStateMachine : IDisposable
             Log.Attached(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, attachment.NodeId, attachment.WaitSeconds * 1000);
             return new AttachOutcome(attachment, NewlyAttached: true, Error: null);
         }
-        catch (AttachFailedException ex)
+        catch (Exception ex)
         {
+            // Whatever went wrong, the kernel must leave Attaching: a later cell retries from Failed.
+            var reason = ex is AttachFailedException ? ex.Message : $"internal error while attaching ({ex.GetType().Name}: {ex.Message}); run the cell again, and report it if it repeats";
             lock (_lock)
             {
-                TransitionTo_NeedsLock(KernelState.Failed, ex.Message);
+                TransitionTo_NeedsLock(KernelState.Failed, reason);
             }
 
-            Log.AttachFailed(_logger, KernelId, Owner, ex.Message);
-            return new AttachOutcome(null, NewlyAttached: false, Error: ex.Message);
+            Log.AttachFailed(_logger, KernelId, Owner, reason);
+            return new AttachOutcome(null, NewlyAttached: false, Error: reason);
         }
     }
 
@@ -233,16 +241,17 @@ internal sealed partial class KernelStateMachine : IDisposable
 
             Log.Released(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, reason);
         }
-        catch (AttachFailedException ex)
+        catch (Exception ex)
         {
+            var failure = ex is AttachFailedException ? ex.Message : $"internal error while releasing ({ex.GetType().Name}: {ex.Message})";
             lock (_lock)
             {
                 // The lease table keeps the capacity until the agent confirms; the kernel itself no longer holds it.
                 _attachment = null;
-                TransitionTo_NeedsLock(KernelState.Failed, ex.Message);
+                TransitionTo_NeedsLock(KernelState.Failed, failure);
             }
 
-            Log.ReleaseFailed(_logger, KernelId, attachment.LeaseId, ex.Message);
+            Log.ReleaseFailed(_logger, KernelId, attachment.LeaseId, failure);
         }
     }
 

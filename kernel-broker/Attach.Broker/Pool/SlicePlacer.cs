@@ -20,7 +20,7 @@ internal static class SlicePlacer
         var gpuCount = 0;
         foreach (var node in nodes)
         {
-            foreach (var gpu in node.Heartbeat.Gpus)
+            foreach (var gpu in node.Heartbeat.Gpus.OrderBy(g => g.Index))
             {
                 gpuCount++;
                 var (memory, compute) = used.GetValueOrDefault((node.Heartbeat.NodeId, gpu.Index));

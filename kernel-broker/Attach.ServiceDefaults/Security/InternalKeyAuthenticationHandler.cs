@@ -38,6 +38,12 @@ internal sealed class InternalKeyAuthenticationHandler(
         }
 
         var user = Request.Headers[AttachHeaders.User].ToString();
+        if (string.Equals(user, AttachClaims.ServiceUser, StringComparison.OrdinalIgnoreCase))
+        {
+            // The service's own name is reserved: acting for a user must never grant the service's reach.
+            return Task.FromResult(AuthenticateResult.Fail($"'{AttachClaims.ServiceUser}' is reserved and cannot be a user name."));
+        }
+
         var claims = new List<Claim> { new(AttachClaims.Service, "true") };
         claims.Add(new Claim(ClaimTypes.Name, string.IsNullOrEmpty(user) ? AttachClaims.ServiceUser : user));
         var identity = new ClaimsIdentity(claims, InternalKeyDefaults.Scheme);

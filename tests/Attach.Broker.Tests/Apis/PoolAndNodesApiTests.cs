@@ -43,18 +43,21 @@ public sealed class PoolAndNodesApiTests : IAsyncLifetime
         Assert.Empty(_app.Services.GetRequiredService<NodeRegistry>().All());
     }
 
-    [Fact(Skip = "BUG: X-Attach-User: attach-service yields the service's own principal (ServiceDefaults InternalKeyAuthenticationHandler.cs:42); NodesApi.cs:28, KernelRegistry.cs:63 and PoolApi.cs:23 compare names only")]
-    public async Task Heartbeat_ForAUserNamedLikeTheService_IsForbidden()
+    [Fact]
+    public async Task Heartbeat_ForAUserNamedLikeTheService_IsRefused()
     {
-        // The gateway forwards whatever name its users have; a user called "attach-service" is still a user.
+        // The gateway forwards whatever name its users have; the service's own name is reserved, never a user's.
         using var user = _app.CreateClient("attach-service");
 
         using var response = await user.PostAsJsonAsync("/api/v1/nodes/node-evil/heartbeat", Heartbeat("node-evil", [Gpu(0, 80)]));
+        using var pool = await user.GetAsync("/api/v1/pool");
 
-        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, pool.StatusCode);
+        Assert.Empty(_app.Services.GetRequiredService<NodeRegistry>().All());
     }
 
-    [Theory(Skip = "BUG: NodesApi.cs:33 dereferences AgentUrl and NodesApi.cs:44 Backend without null checks: a heartbeat without them is a 500, not a 400")]
+    [Theory]
     [InlineData("{\"nodeId\": \"node-a\", \"backend\": {\"name\": \"simulated\", \"simulated\": true, \"reason\": \"test\"}, \"gpus\": [], \"bindings\": []}")]
     [InlineData("{\"nodeId\": \"node-a\", \"agentUrl\": \"http://node-a:7070/\", \"gpus\": [], \"bindings\": []}")]
     public async Task Heartbeat_MissingAgentUrlOrBackend_Is400(string body)

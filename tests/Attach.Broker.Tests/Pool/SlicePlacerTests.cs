@@ -77,7 +77,7 @@ public sealed class SlicePlacerTests
         Assert.Equal(("node-a", 0), (placement.Node!.Heartbeat.NodeId, placement.Gpu!.Index));
     }
 
-    [Fact(Skip = "BUG: SlicePlacer.cs:29-37 breaks ties in the agent's reporting order, not by GPU index as its summary promises")]
+    [Fact]
     public void Place_TieBetweenEmptyGpus_TakesTheLowestIndexWhateverTheAgentsOrder()
     {
         var nodes = new[] { Node("node-a", Gpu(1, 80), Gpu(0, 80)) };
