@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Makes sure what Attach needs from Debian is installed: the .NET SDK (not installable from Debian),
+# and Debian's Jupyter Server, Notebook 6 and IPython kernel. As root it installs what is missing;
+# otherwise it names the packages and stops.
+set -euo pipefail
+
+packages=(jupyter-server jupyter-notebook python3-ipykernel)
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "attach: the .NET 10 SDK is not installed (dotnet is not on PATH). Install it: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "attach: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+  else
+    echo "attach: missing Debian packages: ${missing[*]}" >&2
+    echo "attach: install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# Debian's Jupyter runs on Debian's Python, whatever python3 is first on PATH.
+/usr/bin/python3 -c 'import jupyter_server, notebook, ipykernel' 2>/dev/null || {
+  echo "attach: /usr/bin/python3 cannot import jupyter_server, notebook and ipykernel; reinstall: apt-get install --reinstall ${packages[*]}" >&2
+  exit 1
+}
