@@ -3,6 +3,9 @@
 # simulated pool where no NVIDIA device exists), a Jupyter Notebook server and the gateway in front of
 # them, all on 127.0.0.1; prints the URL to open. Ctrl-C stops everything it started.
 set -euo pipefail
+# With `make run | tee log`, Ctrl-C kills the reader too: a write must not kill this script before it
+# has stopped the services.
+trap '' PIPE
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -46,6 +49,7 @@ bin() { echo "$root/$1/bin/Release/net10.0/$(basename "$1").dll"; }
 pids=()
 stop() {
   trap - INT TERM EXIT
+  set +e  # a failed write (its reader is gone) must not end the stopping
   echo
   echo "attach: stopping…"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -55,7 +59,9 @@ stop() {
   done
   echo "attach: stopped."
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
 
 # Each in its own session, so Ctrl-C reaches only this script, which then stops them in order.
 start() { local name=$1; shift; setsid "$@" >"$logs/$name.log" 2>&1 < /dev/null & pids+=($!); }
@@ -123,6 +129,7 @@ cat <<MSG
 MSG
 tail -n 0 -F "$logs/broker.log" "$logs/agent.log" "$logs/gateway.log" 2>/dev/null &
 pids+=($!)
-# Any service exiting ends the run (and the trap stops the rest).
+# Any service exiting ends the run (and the EXIT trap stops the rest).
 wait -n "${pids[@]}" || true
-echo "attach: a service exited; see $logs/" >&2
+echo "attach: a service exited unexpectedly; see $logs/" >&2
+exit 1
