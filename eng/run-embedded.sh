@@ -9,7 +9,8 @@ trap '' PIPE
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-state="$root/.attach"
+state=${ATTACH_STATE_DIR:-$root/.attach}
+configuration=${ATTACH_CONFIGURATION:-Release}
 logs="$state/logs"
 mkdir -p "$logs" "$state/keys"
 chmod 700 "$state"
@@ -40,11 +41,11 @@ s.bind(("127.0.0.1", int(sys.argv[1])))
 PY
 done
 
-echo "attach: building (Release)…"
+echo "attach: building ($configuration)…"
 for project in kernel-broker/Attach.Broker attach-agent/Attach.Agent gateway/Attach.Gateway; do
-  dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null || { dotnet build "$project" -c Release -nologo -v quiet -clp:ErrorsOnly; exit 1; }
+  dotnet build "$project" -c "$configuration" -nologo -v quiet -clp:ErrorsOnly >/dev/null || { dotnet build "$project" -c "$configuration" -nologo -v quiet -clp:ErrorsOnly; exit 1; }
 done
-bin() { echo "$root/$1/bin/Release/net10.0/$(basename "$1").dll"; }
+bin() { echo "$root/$1/bin/$configuration/net10.0/$(basename "$1").dll"; }
 
 pids=()
 stop() {
