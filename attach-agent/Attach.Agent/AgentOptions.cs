@@ -23,7 +23,7 @@ internal sealed class AgentOptions : IValidatableObject
     [Required(ErrorMessage = "Agent:AdvertisedUrl is not set. Set Agent__AdvertisedUrl to the URL the broker can call this agent on, e.g. http://10.0.0.7:5200.")]
     public Uri AdvertisedUrl { get; set; } = null!;
 
-    /// <summary><c>auto</c> (NVIDIA devices when present) or <c>simulated</c>.</summary>
+    /// <summary><c>auto</c> (NVIDIA devices when present), <c>simulated</c> or <c>nvidia</c>.</summary>
     public GpuBackendMode Backend { get; set; } = GpuBackendMode.Auto;
 
     /// <summary>How often the agent reports its GPUs and ledger to the broker.</summary>

@@ -8,4 +8,7 @@ internal enum GpuBackendMode
 
     /// <summary>Always the simulated pool, even on a node with NVIDIA devices.</summary>
     Simulated,
+
+    /// <summary>Always the node's NVIDIA devices through <c>nvidia-smi</c>; the agent fails to start when it cannot read them.</summary>
+    Nvidia,
 }

@@ -11,10 +11,6 @@ internal static partial class Log
         Message = "GPU backend {Backend} (simulated: {Simulated}) with {GpuCount} × {Model}: {Reason}")]
     public static partial void GpuBackendSelected(this ILogger logger, string backend, bool simulated, int gpuCount, string model, string reason);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Critical,
-        Message = "An NVIDIA device was found ({Evidence}) but the NVML/nvidia-smi backend is not built yet; the agent will not start. Set Agent__Backend=simulated to run a simulated pool explicitly")]
-    public static partial void NvidiaBackendMissing(this ILogger logger, string evidence);
-
     // 2xx: slices
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,

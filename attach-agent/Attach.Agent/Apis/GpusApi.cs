@@ -14,18 +14,21 @@ internal static class GpusApi
         return api;
     }
 
-    internal static Ok<NodeGpusView> ListGpus(IGpuInventory inventory, SliceLedger ledger, CancellationToken cancellationToken)
+    internal static Ok<NodeGpusView> ListGpus(IGpuInventory inventory, SliceLedger ledger, GpuReadingMonitor monitor, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var bindings = ledger.Snapshot();
+        var latest = monitor.Latest;
         var gpus = inventory.Gpus
             .Select(gpu =>
             {
                 var onGpu = bindings.Where(binding => binding.Gpu.Index == gpu.Index).ToArray();
                 var allocatedMiB = onGpu.Sum(binding => binding.MemoryMiB);
-                return new GpuAllocationView(gpu, allocatedMiB, gpu.MemoryTotalMiB - allocatedMiB, onGpu.Sum(binding => binding.ComputePercent), onGpu);
+                var reading = latest.Gpus.FirstOrDefault(reading => string.Equals(reading.Uuid, gpu.Uuid, StringComparison.Ordinal));
+                return new GpuAllocationView(gpu, allocatedMiB, gpu.MemoryTotalMiB - allocatedMiB, onGpu.Sum(binding => binding.ComputePercent), onGpu,
+                    reading?.MemoryUsedMiB, reading?.UtilizationPercent, reading?.DriverVersion, reading?.Processes ?? [], reading?.Mig);
             })
             .ToArray();
-        return TypedResults.Ok(new NodeGpusView(inventory.Backend, gpus));
+        return TypedResults.Ok(new NodeGpusView(inventory.Backend, gpus, latest.ReadAt, latest.Error));
     }
 }

@@ -32,6 +32,35 @@ internal sealed class SimulatedGpuInventory : IGpuInventory
     public IReadOnlyList<GpuInfo> Gpus { get; }
 
     /// <summary>
+    /// What the simulator knows is the ledger, so that is what it reports: a GPU's used memory is the memory bound to
+    /// slices on it, and its utilisation the sum of those slices' compute shares (at most 100 %), as if every bound
+    /// slice ran flat out. No processes (a binding names a kernel, not a pid), no driver, no MIG. Every reading is
+    /// marked <see cref="GpuReading.Simulated"/>.
+    /// </summary>
+    public Task<IReadOnlyList<GpuReading>> ReadAsync(IReadOnlyList<BindingInfo> bindings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(bindings);
+        cancellationToken.ThrowIfCancellationRequested();
+        IReadOnlyList<GpuReading> readings =
+        [
+            .. Gpus.Select(gpu =>
+            {
+                var onGpu = bindings.Where(binding => binding.Gpu.Index == gpu.Index).ToArray();
+                return new GpuReading(
+                    gpu.Index,
+                    gpu.Uuid,
+                    Simulated: true,
+                    MemoryUsedMiB: onGpu.Sum(binding => binding.MemoryMiB),
+                    UtilizationPercent: Math.Min(100, onGpu.Sum(binding => binding.ComputePercent)),
+                    DriverVersion: null,
+                    Processes: [],
+                    Mig: null);
+            }),
+        ];
+        return Task.FromResult(readings);
+    }
+
+    /// <summary>
     /// Derived from the node id and index only, so a restarted agent reports the same GPUs and the broker can
     /// match its leases to them.
     /// </summary>
