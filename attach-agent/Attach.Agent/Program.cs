@@ -17,6 +17,7 @@ app.UseAuthorization();
 
 app.MapGpusApi();
 app.MapBindingsApi();
+app.MapSuspendApi();
 
 app.Run();
 
