@@ -70,6 +70,8 @@ start() { local name=$1; shift; setsid "$@" >"$logs/$name.log" 2>&1 < /dev/null 
 export Attach__InternalKey="$internal_key"
 start broker env Broker__IdleTimeout="$idle_timeout" \
   dotnet "$(bin kernel-broker/Attach.Broker)" --urls "http://127.0.0.1:$broker_port"
+# The shim socket: /run/attach/agent.sock as root, else $XDG_RUNTIME_DIR/attach/ or .attach/ (ATTACH_AGENT_SOCKET overrides).
+if [ -n "${ATTACH_AGENT_SOCKET:-}" ]; then export Agent__Shim__SocketPath="$ATTACH_AGENT_SOCKET"; fi
 start agent env Agent__BrokerUrl="http://127.0.0.1:$broker_port/" Agent__AdvertisedUrl="http://127.0.0.1:$agent_port/" \
   dotnet "$(bin attach-agent/Attach.Agent)" --urls "http://127.0.0.1:$agent_port"
 start jupyter env PATH="/usr/bin:$PATH" "$py" -m notebook --no-browser --allow-root --ip=127.0.0.1 --port="$jupyter_port" \

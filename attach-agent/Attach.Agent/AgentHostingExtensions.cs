@@ -1,7 +1,9 @@
 using Attach.Agent.Apis;
 using Attach.Agent.Broker;
 using Attach.Agent.Gpu;
+using Attach.Agent.Shim;
 using Attach.Agent.Slices;
+using Attach.Agent.Suspend;
 using Attach.ServiceDefaults.Security;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,11 +31,15 @@ internal static class AgentHostingExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
 
         // The backend is chosen once, when the host starts (the heartbeat service needs the inventory): an NVIDIA
-        // node without a real backend fails to start there.
+        // node whose GPUs nvidia-smi cannot read fails to start there. Readings then refresh in the background.
         services.TryAddSingleton<INvidiaDeviceProbe, NvidiaDeviceProbe>();
+        services.TryAddSingleton<INvidiaSmi, NvidiaSmiProcess>();
+        services.AddSingleton<GpuReadingMonitor>();
+        services.AddHostedService(serviceProvider => serviceProvider.GetRequiredService<GpuReadingMonitor>());
         services.AddSingleton<GpuBackendSelector>();
         services.AddSingleton(serviceProvider => serviceProvider.GetRequiredService<GpuBackendSelector>().Select());
         services.AddSingleton<SliceLedger>();
+        services.AddProcessSuspender();
 
         services.TryAddTransient<InternalKeyHandler>();
         services.AddHttpClient<BrokerClient>((serviceProvider, http) =>
@@ -44,6 +50,7 @@ internal static class AgentHostingExtensions
             .AddHttpMessageHandler<InternalKeyHandler>()
             .AddResilienceHandler(BrokerResilience.PipelineName, BrokerResilience.Configure);
         services.AddHostedService<BrokerHeartbeatService>();
+        services.AddShimSocket();
         return builder;
     }
 }

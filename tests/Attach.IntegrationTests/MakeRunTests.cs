@@ -29,6 +29,7 @@ public sealed partial class MakeRunTests
         info.Environment["ATTACH_BROKER_PORT"] = ports[1].ToString();
         info.Environment["ATTACH_AGENT_PORT"] = ports[2].ToString();
         info.Environment["ATTACH_JUPYTER_PORT"] = ports[3].ToString();
+        info.Environment["ATTACH_AGENT_SOCKET"] = Path.Combine(state, "agent.sock");
         using var run = Process.Start(info)!;
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -73,6 +73,8 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             ["Agent__Backend"] = "simulated",
             ["Agent__NodeId"] = "test-node",
             ["Agent__HeartbeatInterval"] = "00:00:01",
+            // Its own shim socket, not the machine's /run/attach/agent.sock.
+            ["Agent__Shim__SocketPath"] = Path.Combine(_notebookDir, "agent.sock"),
         });
         var gateway = StartService("gateway", "gateway/Attach.Gateway", gatewayPort, new()
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Attach.Contracts.Kernels;
 using Attach.Contracts.Pool;
 
 namespace Attach.Agent.Broker;
@@ -18,6 +19,41 @@ internal sealed class BrokerClient(HttpClient http)
     {
         ArgumentNullException.ThrowIfNull(heartbeat);
         using var response = await http.PostAsJsonAsync(HeartbeatPath(heartbeat.NodeId), heartbeat, JsonSerializerOptions.Web, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException(
+                string.Create(CultureInfo.InvariantCulture, $"the broker answered {(int)response.StatusCode} {response.ReasonPhrase}"),
+                inner: null,
+                response.StatusCode);
+        }
+    }
+
+    /// <summary>A kernel's path relative to the broker URL, e.g. <c>api/v1/kernels/{kernelId}/release</c>.</summary>
+    public static Uri KernelPath(string kernelId, string action) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/{action}"), UriKind.Relative);
+
+    /// <summary>Asks for a lease for a shim process: <c>POST {BrokerUrl}/api/v1/kernels/{session}/runtime-attach</c>.</summary>
+    /// <exception cref="HttpRequestException">The broker could not be reached or did not accept the request.</exception>
+    public async Task<RuntimeAttachDecision> RequestRuntimeAttachAsync(string session, RuntimeAttachRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync(KernelPath(session, "runtime-attach"), request, JsonSerializerOptions.Web, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException(
+                string.Create(CultureInfo.InvariantCulture, $"the broker answered {(int)response.StatusCode} {response.ReasonPhrase}"),
+                inner: null,
+                response.StatusCode);
+        }
+
+        return await response.Content.ReadFromJsonAsync<RuntimeAttachDecision>(JsonSerializerOptions.Web, cancellationToken)
+            ?? throw new HttpRequestException("the broker answered runtime-attach with an empty body");
+    }
+
+    /// <summary>Gives back a shim lease or drops a queued request: <c>POST {BrokerUrl}/api/v1/kernels/{session}/release</c>.</summary>
+    /// <exception cref="HttpRequestException">The broker could not be reached or did not accept the release.</exception>
+    public async Task ReleaseRuntimeAttachAsync(string session, RuntimeReleaseRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync(KernelPath(session, "release"), request, JsonSerializerOptions.Web, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException(

@@ -22,6 +22,8 @@ internal sealed class AgentFactory : WebApplicationFactory<Program>
         ["Agent:BrokerUrl"] = "http://127.0.0.1:1",
         ["Agent:AdvertisedUrl"] = "http://127.0.0.1:5200",
         ["Agent:Backend"] = "simulated",
+        // Tests run in parallel (often as root): none may claim the node's shim socket. Shim tests give a temp path.
+        ["Agent:Shim:Enabled"] = "false",
     };
 
     private readonly Action<IServiceCollection>? _configureServices;

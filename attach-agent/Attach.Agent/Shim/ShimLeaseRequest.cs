@@ -1,0 +1,8 @@
+namespace Attach.Agent.Shim;
+
+/// <summary>A shim process asks for a lease.</summary>
+/// <param name="Session">The session token from the hello (<c>ATTACH_SESSION</c> or the kernel id).</param>
+/// <param name="Peer">The process, from <c>SO_PEERCRED</c>.</param>
+/// <param name="MemoryMiB">Device memory asked for; null for the broker's default.</param>
+/// <param name="Wait">True to queue when nothing is free.</param>
+internal sealed record ShimLeaseRequest(string Session, PeerCredentials Peer, long? MemoryMiB, bool Wait);
