@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Error, "The event queue is full; dropped the {To} event of kernel {KernelId}. Hub clients may show a stale state until the next transition.")]
     public static partial void EventDropped(ILogger logger, string kernelId, KernelState to);
 
+    [LoggerMessage(1012, LogLevel.Information, "Kernel {KernelId}: process {Pid} (uid {Uid}) on node {NodeId} reached cuInit through the shim; attaching")]
+    public static partial void RuntimeAttachRequested(ILogger logger, string kernelId, string nodeId, int pid, long uid);
+
     [LoggerMessage(1011, LogLevel.Warning, "Sending the {To} event of kernel {KernelId} to hub clients failed")]
     public static partial void EventSendFailed(ILogger logger, Exception exception, string kernelId, KernelState to);
 }

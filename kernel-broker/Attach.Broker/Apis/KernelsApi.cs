@@ -19,6 +19,7 @@ internal static class KernelsApi
         api.MapPost("/{kernelId}/executions", Execute);
         api.MapPost("/{kernelId}/activity", Activity);
         api.MapPost("/{kernelId}/release", Release);
+        api.MapPost("/{kernelId}/runtime-attach", RuntimeAttach);
         api.MapDelete("/{kernelId}", Forget);
         return app;
     }
@@ -106,7 +107,7 @@ internal static class KernelsApi
     }
 
     internal static async Task<Results<Ok<KernelStatus>, ProblemHttpResult, ValidationProblem>> Release(
-        string kernelId, KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string kernelId, RuntimeReleaseRequest? request, KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (Invalid(kernelId) is { } invalid)
         {
@@ -118,8 +119,56 @@ internal static class KernelsApi
             return NotFound(kernelId);
         }
 
-        await kernel.ReleaseAsync("released on request", cancellationToken);
+        await kernel.ReleaseAsync(request?.Reason is { Length: > 0 } reason ? reason : "released on request", cancellationToken, request?.LeaseId);
         return TypedResults.Ok(kernel.Status);
+    }
+
+    /// <summary>
+    /// The process shim's signal, sent by the agent of the node where a process of this session reached
+    /// <c>cuInit</c>: authoritative, so it attaches whatever the detection rules said, on that node.
+    /// </summary>
+    internal static async Task<Results<Ok<RuntimeAttachDecision>, ForbidHttpResult, ValidationProblem>> RuntimeAttach(
+        string kernelId,
+        RuntimeAttachRequest request,
+        KernelRegistry kernels,
+        IOptions<BrokerOptions> options,
+        ClaimsPrincipal user,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        if (UserOf(user) != ServiceDefaults.Security.AttachClaims.ServiceUser)
+        {
+            return TypedResults.Forbid();
+        }
+
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (request is null || string.IsNullOrEmpty(request.NodeId) || request.Pid <= 0 || request.MemoryMiB is <= 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["body"] = ["send {\"nodeId\", \"pid\" (> 0), \"uid\", \"gid\", \"memoryMiB\" (> 0, or null for the default slice), \"wait\"}"],
+            });
+        }
+
+        // A session the broker has not seen (a script run through the shim) belongs to the process's user id.
+        var kernel = kernels.GetOrAddForService(kernelId, $"uid-{request.Uid}");
+        if (kernel.Status.Attachment is { } held && held.NodeId != request.NodeId)
+        {
+            return TypedResults.Ok(new RuntimeAttachDecision(RuntimeAttachStatus.Refused, null, false, null, null,
+                $"session {kernelId} holds a GPU on node {held.NodeId}, but process {request.Pid} runs on node {request.NodeId}; release it first (attach release) or run the process on {held.NodeId}"));
+        }
+
+        Log.RuntimeAttachRequested(loggerFactory.CreateLogger(typeof(KernelsApi)), kernelId, request.NodeId, request.Pid, request.Uid);
+        var slice = new SliceRequest(request.MemoryMiB ?? options.Value.DefaultSliceMiB, options.Value.DefaultSliceComputePercent, request.NodeId);
+        var outcome = await kernel.EnsureAttachedAsync(slice, "cuInit (process shim)", cancellationToken);
+        return TypedResults.Ok(outcome.Attachment is { } attachment
+            ? new RuntimeAttachDecision(RuntimeAttachStatus.Granted, attachment, outcome.NewlyAttached, null, null, null)
+            // No queue yet (the scheduler issue adds it): with nothing free the request is refused, with the reason.
+            : new RuntimeAttachDecision(RuntimeAttachStatus.Refused, null, false, null, null, outcome.Error));
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult, ValidationProblem>> Forget(

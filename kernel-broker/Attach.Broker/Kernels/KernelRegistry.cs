@@ -25,6 +25,13 @@ internal sealed class KernelRegistry(
         return CanSee(kernel, user) ? kernel : null;
     }
 
+    /// <summary>
+    /// For a service acting on a session it found out about (the shim's <c>cuInit</c>): the kernel, created
+    /// for <paramref name="ownerIfNew"/> when the broker has not seen it yet.
+    /// </summary>
+    public KernelStateMachine GetOrAddForService(string kernelId, string ownerIfNew) =>
+        _kernels.GetOrAdd(kernelId, id => new KernelStateMachine(id, ownerIfNew, binder, events, timeProvider, options.Value.IdleTimeout, _logger));
+
     /// <summary>The kernel if it exists and <paramref name="user"/> may see it.</summary>
     public KernelStateMachine? Find(string kernelId, string user) =>
         _kernels.TryGetValue(kernelId, out var kernel) && CanSee(kernel, user) ? kernel : null;

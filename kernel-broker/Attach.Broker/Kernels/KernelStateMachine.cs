@@ -142,8 +142,12 @@ internal sealed partial class KernelStateMachine : IDisposable
         }
     }
 
-    /// <summary>Releases the slice now (a user's "release" or the kernel shutting down) and waits for it.</summary>
-    public async Task ReleaseAsync(string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Releases the slice now (a user's "release", the kernel shutting down, a shim process exiting) and
+    /// waits for it. With <paramref name="onlyLeaseId"/>, only that lease is released: a release that
+    /// arrives after the session was given a new lease leaves the new one alone.
+    /// </summary>
+    public async Task ReleaseAsync(string reason, CancellationToken cancellationToken, string? onlyLeaseId = null)
     {
         Task? attaching;
         lock (_lock)
@@ -159,7 +163,7 @@ internal sealed partial class KernelStateMachine : IDisposable
         Task? releasing;
         lock (_lock)
         {
-            if (_state == KernelState.Attached)
+            if (_state == KernelState.Attached && (onlyLeaseId is null || _attachment?.LeaseId == onlyLeaseId))
             {
                 StartRelease_NeedsLock(reason);
             }

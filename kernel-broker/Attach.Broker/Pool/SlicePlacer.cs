@@ -18,7 +18,7 @@ internal static class SlicePlacer
         (RegisteredNode Node, GpuInfo Gpu, long FreeAfter, bool Shared)? best = null;
         long largestFree = 0;
         var gpuCount = 0;
-        foreach (var node in nodes)
+        foreach (var node in nodes.Where(n => request.NodeId is null || n.Heartbeat.NodeId == request.NodeId))
         {
             foreach (var gpu in node.Heartbeat.Gpus.OrderBy(g => g.Index))
             {
@@ -47,7 +47,9 @@ internal static class SlicePlacer
         }
 
         return Placement.None(gpuCount == 0
-            ? "no GPU node is registered with the broker: check that an attach agent is running and can reach the broker"
+            ? request.NodeId is { } nodeId
+                ? $"node {nodeId} is not registered with the broker (or its agent stopped sending heartbeats): check its attach agent"
+                : "no GPU node is registered with the broker: check that an attach agent is running and can reach the broker"
             : $"no GPU has {Format(request.MemoryMiB)} and {request.ComputePercent}% of its compute free (largest free: {Format(largestFree)} on {gpuCount} GPUs); try again when a slice is released, or ask for a smaller slice");
     }
 
