@@ -39,6 +39,10 @@ internal static class AgentHostingExtensions
         services.AddSingleton<GpuBackendSelector>();
         services.AddSingleton(serviceProvider => serviceProvider.GetRequiredService<GpuBackendSelector>().Select());
         services.AddSingleton<SliceLedger>();
+        // On real GPUs nvidia-smi says how much device memory a process holds (what a suspend moves).
+        services.AddSingleton<IProcessDeviceMemory>(sp => sp.GetRequiredService<IGpuInventory>().Backend.Simulated
+            ? new UnknownProcessDeviceMemory()
+            : new NvidiaSmiProcessDeviceMemory(sp.GetRequiredService<INvidiaSmi>()));
         services.AddProcessSuspender();
 
         services.TryAddTransient<InternalKeyHandler>();
