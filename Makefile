@@ -1,6 +1,7 @@
 # Attach — the two commands are `make run` and `make test`. See README.md.
 SHELL := /bin/bash
 CONFIGURATION ?= Debug
+CELLS ?= 200
 DOTNET ?= dotnet
 
 .PHONY: run test build bench lint clean deps
@@ -9,8 +10,9 @@ DOTNET ?= dotnet
 run: deps
 	@bash eng/run-embedded.sh
 
-## test: set up and run every test (unit, and integration against a real Jupyter Server)
-test: deps
+## test: set up and run every test (unit, and integration against a real Jupyter Server and Docker engine)
+test:
+	@bash eng/ensure-deps.sh test
 	$(DOTNET) build Attach.sln -c $(CONFIGURATION) -nologo -clp:NoSummary
 	$(DOTNET) test Attach.sln -c $(CONFIGURATION) --no-build -nologo --logger "console;verbosity=normal" --results-directory TestResults
 
@@ -20,8 +22,8 @@ build:
 
 ## bench: benchmarks (figures printed and written to docs/benchmarks.md)
 bench: deps
-	@echo "make bench: no benchmark is built yet; the gateway and broker issues add them (docs/benchmarks.md)." >&2
-	@exit 1
+	$(DOTNET) build tests/Attach.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
+	$(DOTNET) run --project tests/Attach.Benchmarks -c Release --no-build -- $(CELLS)
 
 ## lint: formatting and analyzers (warnings are errors)
 lint:

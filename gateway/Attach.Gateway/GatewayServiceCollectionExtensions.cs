@@ -27,6 +27,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSingleton<BrokerClient>();
         services.AddSingleton<ActivityReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<ActivityReporter>());
+        services.AddHostedService<BrokerConnectionWarmer>();
         AddBrokerClient(services, BrokerClient.ExecutePipeline, b => b.AddTimeout(options.AttachTimeout + TimeSpan.FromSeconds(5)));
         AddBrokerClient(services, BrokerClient.ReportPipeline, b => b
             .AddTimeout(TimeSpan.FromSeconds(10))

@@ -39,6 +39,12 @@ internal static partial class Log
     [LoggerMessage(2010, LogLevel.Error, "The activity queue is full; dropped a {Activity} report of kernel {KernelId}")]
     public static partial void ActivityDropped(ILogger logger, string kernelId, KernelActivity activity);
 
+    [LoggerMessage(2012, LogLevel.Information, "The broker is reachable; GPU cells will not wait for the first connection")]
+    public static partial void BrokerReachable(ILogger logger);
+
+    [LoggerMessage(2013, LogLevel.Warning, "The broker has not answered for 2 minutes ({Reason}); GPU cells run without a GPU check until it does. Check Gateway:BrokerUrl and that the broker runs")]
+    public static partial void BrokerNotYetReachable(ILogger logger, string reason);
+
     [LoggerMessage(2011, LogLevel.Warning, "Reporting {Activity} of kernel {KernelId} to the broker failed: {Reason}")]
     public static partial void ActivityReportFailed(ILogger logger, string kernelId, KernelActivity activity, string reason);
 }

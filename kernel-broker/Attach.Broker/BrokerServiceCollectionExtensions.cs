@@ -30,6 +30,7 @@ internal static class BrokerServiceCollectionExtensions
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<GpuWorkDetector>();
+        services.AddHostedService<DetectorWarmUp>();
         services.AddSingleton<NodeRegistry>();
         services.AddSingleton<LeaseTable>();
         services.AddSingleton<IGpuBinder, GpuBinder>();

@@ -26,6 +26,14 @@ internal sealed class BrokerClient(IHttpClientFactory clients)
             ?? throw new HttpRequestException("the broker answered with an empty body");
     }
 
+    /// <summary>One cheap call through the per-cell client: opens its connection and compiles its path.</summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, "api/v1/pool");
+        using var response = await clients.CreateClient(ExecutePipeline).SendAsync(message, cancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
     public async Task ReportActivityAsync(string kernelId, string user, KernelActivityReport report, CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/activity")
