@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(2010, LogLevel.Error, "The activity queue is full; dropped a {Activity} report of kernel {KernelId}")]
     public static partial void ActivityDropped(ILogger logger, string kernelId, KernelActivity activity);
 
+    [LoggerMessage(2014, LogLevel.Warning, "Kernel {KernelId}: the client disconnected while cell {MsgId} was held for a GPU; the cell was not sent to the kernel")]
+    public static partial void HeldCellDropped(ILogger logger, string kernelId, string msgId);
+
     [LoggerMessage(2012, LogLevel.Information, "The broker is reachable; GPU cells will not wait for the first connection")]
     public static partial void BrokerReachable(ILogger logger);
 

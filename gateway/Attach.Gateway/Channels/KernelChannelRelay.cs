@@ -173,7 +173,13 @@ internal sealed partial class KernelChannelRelay(
         {
             decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), timeout.Token);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client left while its cell was held: say so, the cell was never sent to the kernel.
+            Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
+            throw;
+        }
+        catch (OperationCanceledException)
         {
             Log.AttachTimedOut(logger, connection.KernelId, request.MsgId, _options.AttachTimeout);
             await AnswerWithErrorAsync(connection, parent, $"No GPU was attached within {_options.AttachTimeout.TotalSeconds:0} s, so the cell was not run. Run it again to retry; if this repeats, ask your platform team about the pool.", cancellationToken);
