@@ -73,6 +73,7 @@ start broker env Broker__IdleTimeout="$idle_timeout" \
 # The shim socket: /run/attach/agent.sock as root, else $XDG_RUNTIME_DIR/attach/ or .attach/ (ATTACH_AGENT_SOCKET overrides).
 if [ -n "${ATTACH_AGENT_SOCKET:-}" ]; then export Agent__Shim__SocketPath="$ATTACH_AGENT_SOCKET"; fi
 start agent env Agent__BrokerUrl="http://127.0.0.1:$broker_port/" Agent__AdvertisedUrl="http://127.0.0.1:$agent_port/" \
+  Agent__StateDirectory="$state/agent" \
   dotnet "$(bin attach-agent/Attach.Agent)" --urls "http://127.0.0.1:$agent_port"
 start jupyter env PATH="/usr/bin:$PATH" "$py" -m notebook --no-browser --allow-root --ip=127.0.0.1 --port="$jupyter_port" \
   --port-retries=0 --NotebookApp.token="$jupyter_token" --NotebookApp.notebook_dir="$notebooks"

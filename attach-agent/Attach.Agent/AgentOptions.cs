@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Attach.Agent.Slices;
 using Microsoft.Extensions.Options;
 
 namespace Attach.Agent;
@@ -30,6 +31,13 @@ internal sealed class AgentOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ParseLimitsInInvariantCulture = true, ConvertValueInInvariantCulture = true,
         ErrorMessage = "Agent:HeartbeatInterval must be between 00:00:01 and 00:05:00.")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Where the agent keeps the state that must outlive it (the slice ledger): <c>/var/lib/attach/agent</c> as root,
+    /// otherwise <c>.attach/agent</c> under the working directory.
+    /// </summary>
+    [Required(ErrorMessage = "Agent:StateDirectory must not be empty; it holds the slice ledger (default /var/lib/attach/agent as root, else .attach/agent).")]
+    public string StateDirectory { get; set; } = LedgerFile.DefaultDirectory();
 
     /// <summary>The simulated pool.</summary>
     [Required]

@@ -26,9 +26,6 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Information, "Node {NodeId} registered: {GpuCount} GPUs, backend {Backend} ({BackendReason}), agent at {AgentUrl}")]
     public static partial void NodeRegistered(ILogger logger, string nodeId, int gpuCount, string backend, string backendReason, Uri agentUrl);
 
-    [LoggerMessage(1007, LogLevel.Warning, "Node {NodeId} holds lease {LeaseId} (kernel {KernelId}) that the broker does not know; unbinding it")]
-    public static partial void OrphanBinding(ILogger logger, string nodeId, string leaseId, string kernelId);
-
     [LoggerMessage(1008, LogLevel.Warning, "Retrying the unbind of lease {LeaseId} on node {NodeId} failed: {Reason}")]
     public static partial void ReconcileUnbindFailed(ILogger logger, string nodeId, string leaseId, string reason);
 
@@ -43,4 +40,12 @@ internal static partial class Log
 
     [LoggerMessage(1011, LogLevel.Warning, "Sending the {To} event of kernel {KernelId} to hub clients failed")]
     public static partial void EventSendFailed(ILogger logger, Exception exception, string kernelId, KernelState to);
+
+    // 1100-1149: reconciling agents' ledgers with the lease table
+
+    [LoggerMessage(1100, LogLevel.Information, "Adopted lease {LeaseId} (epoch {Epoch}) that node {NodeId} holds and the broker did not know (a broker restart): kernel {KernelId} of user {Owner} is attached again to GPU {GpuIndex}, {SliceMiB} MiB; the idle policy applies from now")]
+    public static partial void BindingAdopted(ILogger logger, string nodeId, string leaseId, long epoch, string kernelId, string owner, int gpuIndex, long sliceMiB);
+
+    [LoggerMessage(1101, LogLevel.Warning, "Node {NodeId} holds lease {LeaseId} for kernel {KernelId}, which cannot take it back ({Reason}); unbinding it")]
+    public static partial void AdoptionRefused(ILogger logger, string nodeId, string leaseId, string kernelId, string reason);
 }

@@ -75,6 +75,8 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             ["Agent__HeartbeatInterval"] = "00:00:01",
             // Its own shim socket, not the machine's /run/attach/agent.sock.
             ["Agent__Shim__SocketPath"] = Path.Combine(_notebookDir, "agent.sock"),
+            // And its own ledger, not the machine's /var/lib/attach/agent (hidden from Jupyter's file browser).
+            ["Agent__StateDirectory"] = Path.Combine(_notebookDir, ".agent-state"),
         });
         var gateway = StartService("gateway", "gateway/Attach.Gateway", gatewayPort, new()
         {

@@ -3,6 +3,7 @@ using Attach.Agent.Gpu;
 using Attach.Agent.Slices;
 using Attach.Contracts.Pool;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
 using Polly.Timeout;
 
 namespace Attach.Agent.Broker;
@@ -10,7 +11,8 @@ namespace Attach.Agent.Broker;
 /// <summary>
 /// Registers the node with the broker and renews it every <see cref="AgentOptions.HeartbeatInterval"/>, sending
 /// the GPUs and the whole ledger (the broker renews leases and reconciles from it). The first heartbeat goes out
-/// at start. An unreachable broker is logged once per outage and never stops the agent: bindings stay in place.
+/// at start. An unreachable broker is logged once per outage and never stops the agent: bindings stay in place, and
+/// the first heartbeat that gets through carries the whole ledger, so the broker reconciles everything at once.
 /// </summary>
 internal sealed class BrokerHeartbeatService(
     BrokerClient broker,
@@ -96,6 +98,7 @@ internal sealed class BrokerHeartbeatService(
     private static string Describe(Exception exception) => exception switch
     {
         TimeoutRejectedException timeout => $"no answer within {timeout.Timeout}",
+        BrokenCircuitException => "calls to the broker are paused for a few seconds after repeated failures (circuit open)",
         OperationCanceledException => "the request timed out",
         _ when exception.InnerException is { Message.Length: > 0 } inner && !exception.Message.Contains(inner.Message, StringComparison.Ordinal) =>
             $"{exception.Message} ({inner.Message})",

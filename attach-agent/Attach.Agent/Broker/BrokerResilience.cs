@@ -7,8 +7,10 @@ namespace Attach.Agent.Broker;
 
 /// <summary>
 /// The resilience pipeline of calls to the broker, in Polly's recommended order: a total timeout around a few
-/// jittered retries, each attempt with its own timeout. A heartbeat that still fails is simply sent again at the
-/// next interval, so the pipeline stays short.
+/// jittered retries, then a circuit breaker, each attempt with its own timeout. A heartbeat that still fails is simply
+/// sent again at the next interval, so the pipeline stays short. While the broker is down the breaker opens and calls
+/// (heartbeats, the shim's lease requests) fail at once instead of each waiting for its timeouts; the agent keeps its
+/// bindings either way, and the first call after <see cref="BreakDuration"/> probes whether the broker is back.
 /// </summary>
 internal static class BrokerResilience
 {
@@ -27,6 +29,21 @@ internal static class BrokerResilience
     /// <summary>Median delay before the first retry; it grows exponentially, with jitter.</summary>
     public static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Share of failed attempts in <see cref="BreakerSamplingDuration"/> that opens the circuit.</summary>
+    public const double BreakerFailureRatio = 0.5;
+
+    /// <summary>
+    /// Attempts needed in <see cref="BreakerSamplingDuration"/> before the ratio counts: two failed heartbeats (three
+    /// attempts each), not one slow answer, open the circuit. Polly's default (100) would never be reached by heartbeats.
+    /// </summary>
+    public const int BreakerMinimumThroughput = 6;
+
+    /// <summary>The window the breaker counts attempts in.</summary>
+    public static readonly TimeSpan BreakerSamplingDuration = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the circuit stays open; about one heartbeat interval, so a broker that is back is noticed quickly.</summary>
+    public static readonly TimeSpan BreakDuration = TimeSpan.FromSeconds(5);
+
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, ResilienceHandlerContext context)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
@@ -37,6 +54,11 @@ internal static class BrokerResilience
         var telemetry = context.ServiceProvider.GetRequiredService<IOptions<TelemetryOptions>>().Value;
         pipeline.ConfigureTelemetry(new TelemetryOptions(telemetry) { SeverityProvider = static _ => ResilienceEventSeverity.Debug });
 
+        AddStrategies(pipeline);
+    }
+
+    /// <summary>The strategies, outermost first (separate from <see cref="Configure"/> so tests can run them on a fake clock).</summary>
+    internal static ResiliencePipelineBuilder<HttpResponseMessage> AddStrategies(ResiliencePipelineBuilder<HttpResponseMessage> pipeline) =>
         pipeline
             .AddTimeout(TotalTimeout)
             .AddRetry(new HttpRetryStrategyOptions
@@ -46,6 +68,12 @@ internal static class BrokerResilience
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
             })
+            .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+            {
+                FailureRatio = BreakerFailureRatio,
+                MinimumThroughput = BreakerMinimumThroughput,
+                SamplingDuration = BreakerSamplingDuration,
+                BreakDuration = BreakDuration,
+            })
             .AddTimeout(AttemptTimeout);
-    }
 }

@@ -82,7 +82,7 @@ internal sealed class BrokerShimLeaseClient(
         {
             await broker.ReleaseRuntimeAttachAsync(request.Session, new RuntimeReleaseRequest(null, request.Peer.Pid, reason), CancellationToken.None);
         }
-        catch (Exception exception) when (exception is HttpRequestException or TimeoutRejectedException or OperationCanceledException)
+        catch (Exception exception) when (exception is HttpRequestException or Polly.ExecutionRejectedException or OperationCanceledException)
         {
             logger.ShimQueueDropFailed(request.Session, request.Peer.Pid, exception.Message);
         }

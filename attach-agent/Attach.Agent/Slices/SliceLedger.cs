@@ -7,14 +7,49 @@ namespace Attach.Agent.Slices;
 /// The slices bound on this node. One lock guards every binding, so the memory bound on a GPU never exceeds
 /// its total and the compute shares never exceed 100 %. Binds are idempotent per lease and fenced by epoch:
 /// a request carrying an older epoch than the one recorded comes from a superseded lease holder and is refused.
+/// Every change is saved to the <see cref="ILedgerStore"/> before it takes effect, under the same lock, and the
+/// saved state is loaded when the ledger is created: bindings and their epochs outlive an agent restart.
 /// </summary>
-internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProvider, ILogger<SliceLedger> logger)
+internal sealed class SliceLedger
 {
     /// <summary>Longest lease id accepted; it travels in URLs and environment variables.</summary>
     public const int MaxLeaseIdLength = 200;
 
+    /// <summary>
+    /// Unbound leases remembered for fencing, the most recent ones: a bind that arrives after its lease was unbound
+    /// (a delayed retry) is refused as stale instead of binding the slice again.
+    /// </summary>
+    public const int MaxRetiredLeases = 1024;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, BindingInfo> _bindings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _retired = new(StringComparer.Ordinal);
+    private readonly Queue<string> _retiredOrder = new();
+    private readonly IGpuInventory _inventory;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILedgerStore _store;
+    private readonly ILogger<SliceLedger> _logger;
+
+    /// <summary>Loads the ledger from <paramref name="store"/>.</summary>
+    /// <exception cref="LedgerCorruptException">The saved ledger cannot be read; the agent must not start.</exception>
+    public SliceLedger(IGpuInventory inventory, TimeProvider timeProvider, ILedgerStore store, ILogger<SliceLedger> logger)
+    {
+        ArgumentNullException.ThrowIfNull(inventory);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(logger);
+        _inventory = inventory;
+        _timeProvider = timeProvider;
+        _store = store;
+        _logger = logger;
+        Restore();
+    }
+
+    /// <summary>A ledger kept in memory only, for tests and tools: it forgets its bindings when the process ends.</summary>
+    public SliceLedger(IGpuInventory inventory, TimeProvider timeProvider, ILogger<SliceLedger> logger)
+        : this(inventory, timeProvider, new InMemoryLedgerStore(), logger)
+    {
+    }
 
     private enum BindChange
     {
@@ -30,7 +65,7 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
         var (result, change, previousEpoch) = BindCore(request);
         if (!result.Succeeded)
         {
-            logger.SliceBindRefused(request.LeaseId, request.KernelId, request.GpuIndex, request.MemoryMiB, result.Refusal.Kind, result.Refusal.Detail);
+            _logger.SliceBindRefused(request.LeaseId, request.KernelId, request.GpuIndex, request.MemoryMiB, result.Refusal.Kind, result.Refusal.Detail);
             return result;
         }
 
@@ -38,13 +73,13 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
         switch (change)
         {
             case BindChange.Bound:
-                logger.SliceBound(binding.LeaseId, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB, binding.ComputePercent);
+                _logger.SliceBound(binding.LeaseId, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB, binding.ComputePercent);
                 break;
             case BindChange.EpochAdvanced:
-                logger.SliceEpochAdvanced(binding.LeaseId, previousEpoch, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB, binding.ComputePercent);
+                _logger.SliceEpochAdvanced(binding.LeaseId, previousEpoch, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB, binding.ComputePercent);
                 break;
             default:
-                logger.SliceBindReplayed(binding.LeaseId, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB);
+                _logger.SliceBindReplayed(binding.LeaseId, binding.Epoch, binding.KernelId, binding.Gpu.Index, binding.MemoryMiB);
                 break;
         }
 
@@ -71,7 +106,10 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
             }
             else
             {
+                var retired = new RetiredLease(leaseId, Math.Max(epoch, existing.Epoch));
+                Save_NeedsLock(_bindings.Values.Where(binding => !string.Equals(binding.LeaseId, leaseId, StringComparison.Ordinal)), RetiredWith_NeedsLock(retired), leaseId);
                 _bindings.Remove(leaseId);
+                Retire_NeedsLock(retired);
                 result = LedgerResult.Success(existing);
             }
         }
@@ -79,11 +117,11 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
         if (result.Succeeded)
         {
             var removed = result.Binding;
-            logger.SliceUnbound(removed.LeaseId, epoch, removed.KernelId, removed.Gpu.Index, removed.MemoryMiB);
+            _logger.SliceUnbound(removed.LeaseId, epoch, removed.KernelId, removed.Gpu.Index, removed.MemoryMiB);
         }
         else
         {
-            logger.SliceUnbindRefused(leaseId, epoch, result.Refusal.Kind, result.Refusal.Detail);
+            _logger.SliceUnbindRefused(leaseId, epoch, result.Refusal.Kind, result.Refusal.Detail);
         }
 
         return result;
@@ -103,7 +141,7 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
 
     private (LedgerResult Result, BindChange Change, long PreviousEpoch) BindCore(BindRequest request)
     {
-        var gpu = inventory.Gpus.FirstOrDefault(candidate => candidate.Index == request.GpuIndex);
+        var gpu = _inventory.Gpus.FirstOrDefault(candidate => candidate.Index == request.GpuIndex);
         var errors = Validate(request, gpu);
         if (errors.Count > 0)
         {
@@ -117,6 +155,13 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
         {
             if (!_bindings.TryGetValue(request.LeaseId, out var existing))
             {
+                if (_retired.TryGetValue(request.LeaseId, out var retiredEpoch) && request.Epoch <= retiredEpoch)
+                {
+                    return (LedgerResult.Refused(LedgerRefusalKind.StaleEpoch,
+                        $"Lease '{request.LeaseId}' was unbound at epoch {retiredEpoch}; a bind at epoch {request.Epoch} is stale (it was sent before the unbind). " +
+                        "Ask the broker for a new lease."), default, default);
+                }
+
                 var refusal = CheckCapacity_NeedsLock(target, request, replacing: null);
                 if (refusal is not null)
                 {
@@ -131,7 +176,9 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
                     request.MemoryMiB,
                     request.ComputePercent,
                     SliceEnvironment.For(target, request.LeaseId, request.MemoryMiB, request.ComputePercent),
-                    timeProvider.GetUtcNow());
+                    _timeProvider.GetUtcNow(),
+                    request.Owner ?? "");
+                Save_NeedsLock(_bindings.Values.Append(binding), RetiredWith_NeedsLock(null), binding.LeaseId);
                 _bindings.Add(binding.LeaseId, binding);
                 return (LedgerResult.Success(binding), BindChange.Bound, default);
             }
@@ -180,9 +227,94 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
             MemoryMiB = request.MemoryMiB,
             ComputePercent = request.ComputePercent,
             Environment = SliceEnvironment.For(gpu, request.LeaseId, request.MemoryMiB, request.ComputePercent),
+            Owner = string.IsNullOrEmpty(request.Owner) ? existing.Owner : request.Owner,
         };
+        Save_NeedsLock(
+            _bindings.Values.Select(binding => string.Equals(binding.LeaseId, existing.LeaseId, StringComparison.Ordinal) ? updated : binding),
+            RetiredWith_NeedsLock(null),
+            existing.LeaseId);
         _bindings[existing.LeaseId] = updated;
         return (LedgerResult.Success(updated), BindChange.EpochAdvanced, existing.Epoch);
+    }
+
+    private void Restore()
+    {
+        var document = _store.Load();
+        if (document is null)
+        {
+            _logger.LedgerStartedEmpty(_store.Location);
+            return;
+        }
+
+        lock (_lock)
+        {
+            foreach (var binding in document.Bindings)
+            {
+                _bindings.Add(binding.LeaseId, binding);
+                var gpu = _inventory.Gpus.FirstOrDefault(candidate => candidate.Index == binding.Gpu.Index);
+                if (gpu is null || !string.Equals(gpu.Uuid, binding.Gpu.Uuid, StringComparison.Ordinal))
+                {
+                    // Kept all the same: the process still runs with the recorded CUDA_VISIBLE_DEVICES, and the broker decides.
+                    _logger.LedgerBindingOnChangedGpu(binding.LeaseId, binding.Gpu.Index, binding.Gpu.Uuid, gpu?.Uuid);
+                }
+
+                _logger.LedgerBindingRestored(binding.LeaseId, binding.Epoch, binding.KernelId, binding.Owner, binding.Gpu.Index, binding.MemoryMiB, binding.ComputePercent);
+            }
+
+            foreach (var retired in document.Retired)
+            {
+                Retire_NeedsLock(retired);
+            }
+        }
+
+        _logger.LedgerRestored(_store.Location, document.Bindings.Count, document.Retired.Count);
+    }
+
+    /// <summary>Saves the ledger as it will be once the change is applied; throws, and nothing changes, when it cannot.</summary>
+    private void Save_NeedsLock(IEnumerable<BindingInfo> bindings, IReadOnlyList<RetiredLease> retired, string leaseId)
+    {
+        try
+        {
+            _store.Save(new LedgerDocument(LedgerDocument.CurrentVersion, [.. bindings.OrderBy(binding => binding.LeaseId, StringComparer.Ordinal)], retired));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _logger.LedgerSaveFailed(ex, _store.Location, leaseId);
+            throw;
+        }
+    }
+
+    /// <summary>The retired leases, oldest first, with <paramref name="retired"/> added last (and the oldest dropped past the limit).</summary>
+    private List<RetiredLease> RetiredWith_NeedsLock(RetiredLease? retired)
+    {
+        var list = _retiredOrder
+            .Where(leaseId => retired is null || !string.Equals(leaseId, retired.LeaseId, StringComparison.Ordinal))
+            .Select(leaseId => new RetiredLease(leaseId, _retired[leaseId]))
+            .ToList();
+        if (retired is not null)
+        {
+            list.Add(retired);
+        }
+
+        return list.Count > MaxRetiredLeases ? list[^MaxRetiredLeases..] : list;
+    }
+
+    private void Retire_NeedsLock(RetiredLease retired)
+    {
+        if (_retired.Remove(retired.LeaseId))
+        {
+            // Rare (a lease bound again at a higher epoch, then unbound): move it to the back.
+            var others = _retiredOrder.Where(leaseId => !string.Equals(leaseId, retired.LeaseId, StringComparison.Ordinal)).ToList();
+            _retiredOrder.Clear();
+            others.ForEach(_retiredOrder.Enqueue);
+        }
+
+        _retired[retired.LeaseId] = retired.Epoch;
+        _retiredOrder.Enqueue(retired.LeaseId);
+        while (_retiredOrder.Count > MaxRetiredLeases)
+        {
+            _retired.Remove(_retiredOrder.Dequeue());
+        }
     }
 
     private LedgerResult? CheckCapacity_NeedsLock(GpuInfo gpu, BindRequest request, string? replacing)
@@ -246,7 +378,7 @@ internal sealed class SliceLedger(IGpuInventory inventory, TimeProvider timeProv
 
         if (gpu is null)
         {
-            var indexes = string.Join(", ", inventory.Gpus.Select(candidate => candidate.Index));
+            var indexes = string.Join(", ", _inventory.Gpus.Select(candidate => candidate.Index));
             errors["gpuIndex"] = [$"GPU {request.GpuIndex} does not exist on this node; its GPUs are {indexes}. See GET /api/v1/gpus."];
         }
 

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Attach.Broker.Kernels;
 using Attach.Broker.Pool;
 using Attach.Contracts.Pool;
 using Attach.ServiceDefaults.Security;
@@ -20,6 +21,7 @@ internal static class NodesApi
         NodeHeartbeat heartbeat,
         NodeRegistry nodes,
         LeaseTable leases,
+        KernelRegistry kernels,
         AgentClient agents,
         ClaimsPrincipal user,
         ILoggerFactory loggerFactory,
@@ -46,13 +48,24 @@ internal static class NodesApi
         }
 
         var reconciled = leases.Reconcile(heartbeat);
-        foreach (var lease in reconciled.ToUnbind)
+        var toUnbind = new List<Lease>(reconciled.ToUnbind);
+        foreach (var lease in reconciled.Adopted)
         {
-            if (lease.Owner == "unknown")
+            // A live binding from before a broker restart: its kernel gets it back, and the idle policy decides.
+            if (kernels.Adopt(lease) is { } refusal)
             {
-                Log.OrphanBinding(logger, lease.NodeId, lease.LeaseId, lease.KernelId);
+                Log.AdoptionRefused(logger, lease.NodeId, lease.LeaseId, lease.KernelId, refusal);
+                leases.SetStatus(lease.LeaseId, LeaseStatus.Releasing);
+                toUnbind.Add(lease);
             }
+            else
+            {
+                Log.BindingAdopted(logger, lease.NodeId, lease.LeaseId, lease.Epoch, lease.KernelId, lease.Owner, lease.Gpu.Index, lease.MemoryMiB);
+            }
+        }
 
+        foreach (var lease in toUnbind)
+        {
             // Off the request path: the agent is waiting for this heartbeat's answer.
             _ = UnbindAsync(agents, leases, lease, logger);
         }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Attach.Broker.Pool;
+using Attach.Contracts.Kernels;
 using Microsoft.Extensions.Options;
 
 namespace Attach.Broker.Kernels;
@@ -31,6 +32,35 @@ internal sealed class KernelRegistry(
     /// </summary>
     public KernelStateMachine GetOrAddForService(string kernelId, string ownerIfNew) =>
         _kernels.GetOrAdd(kernelId, id => new KernelStateMachine(id, ownerIfNew, binder, events, timeProvider, options.Value.IdleTimeout, _logger));
+
+    /// <summary>
+    /// Hands a live binding the lease table adopted back to its kernel, created Attached when the broker does not
+    /// know it (see <see cref="KernelStateMachine.TryRestoreAttached"/>). Null when it was adopted, otherwise why
+    /// not (the kernel has another slice, or another owner): the binding is then a leftover to unbind.
+    /// </summary>
+    public string? Adopt(Lease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var kernel = GetOrAddForService(lease.KernelId, lease.Owner);
+        if (!string.Equals(kernel.Owner, lease.Owner, StringComparison.Ordinal))
+        {
+            return $"the kernel belongs to {kernel.Owner}, the binding to {lease.Owner}";
+        }
+
+        var attachment = new AttachmentInfo(
+            lease.LeaseId,
+            lease.NodeId,
+            lease.Gpu.Index,
+            lease.Gpu.Uuid,
+            lease.Gpu.DisplayName,
+            lease.Gpu.Simulated,
+            lease.MemoryMiB,
+            lease.Gpu.MemoryTotalMiB,
+            WaitSeconds: 0);
+        var reason = $"restored: node {lease.NodeId} still holds GPU {lease.Gpu.Index} ({lease.Gpu.DisplayName}), {SlicePlacer.Format(lease.MemoryMiB)} slice, " +
+            $"from before the broker restarted; it goes back to the pool after {options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
+        return kernel.TryRestoreAttached(attachment, reason) ? null : $"the kernel is {kernel.Status.State} with another slice";
+    }
 
     /// <summary>The kernel if it exists and <paramref name="user"/> may see it.</summary>
     public KernelStateMachine? Find(string kernelId, string user) =>

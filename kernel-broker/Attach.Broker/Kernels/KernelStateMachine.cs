@@ -112,6 +112,33 @@ internal sealed partial class KernelStateMachine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Gives the kernel back a slice its agent still holds although the broker lost track of it (the broker restarted
+    /// without its state): Detached or Failed → Attached with <paramref name="attachment"/>, the idle clock started
+    /// now, so the usual idle policy releases the slice if nobody uses it. In any other state the kernel already has
+    /// (or is getting) another slice; nothing changes and the caller unbinds the leftover.
+    /// </summary>
+    public bool TryRestoreAttached(AttachmentInfo attachment, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        lock (_lock)
+        {
+            if (_disposed || _state is not (KernelState.Detached or KernelState.Failed))
+            {
+                return false;
+            }
+
+            _attachment = attachment;
+            if (!_busy)
+            {
+                ArmIdleTimer_NeedsLock();
+            }
+
+            TransitionTo_NeedsLock(KernelState.Attached, reason);
+            return true;
+        }
+    }
+
     /// <summary>Records busy/idle from the kernel's iopub <c>status</c> for an <c>execute_request</c>.</summary>
     public void ReportActivity(KernelActivity activity)
     {

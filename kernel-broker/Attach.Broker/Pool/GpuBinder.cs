@@ -18,7 +18,7 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
         {
             await agents.BindSliceAsync(
                 lease.AgentUrl,
-                new BindRequest(lease.LeaseId, lease.Epoch, kernelId, lease.Gpu.Index, lease.MemoryMiB, lease.ComputePercent),
+                new BindRequest(lease.LeaseId, lease.Epoch, kernelId, lease.Gpu.Index, lease.MemoryMiB, lease.ComputePercent, owner),
                 cancellationToken);
         }
         catch (AgentCallException ex)

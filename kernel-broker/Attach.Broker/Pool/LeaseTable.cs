@@ -8,8 +8,18 @@ namespace Attach.Broker.Pool;
 /// </summary>
 internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
 {
+    /// <summary>
+    /// How long a removed lease is remembered. A heartbeat built before an unbind can arrive after it; a binding it
+    /// reports that the broker itself removed is unbound again, not adopted as if the broker had lost it.
+    /// </summary>
+    public static readonly TimeSpan RemovedLeaseMemory = TimeSpan.FromMinutes(5);
+
+    /// <summary>The owner of an adopted binding that does not say whose it is (an agent older than the owner field).</summary>
+    public const string UnknownOwner = "unknown";
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _removed = new(StringComparer.Ordinal);
     private long _epoch;
 
     /// <summary>Places a slice and reserves it (status <see cref="LeaseStatus.Binding"/>), or says why it cannot.</summary>
@@ -59,7 +69,10 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
     {
         lock (_lock)
         {
-            _leases.Remove(leaseId);
+            if (_leases.Remove(leaseId))
+            {
+                _removed[leaseId] = timeProvider.GetUtcNow();
+            }
         }
     }
 
@@ -72,10 +85,11 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
     }
 
     /// <summary>
-    /// Compares an agent's ledger with the table. Leases waiting for an unbind that the agent no longer
-    /// holds are freed. Bindings the agent holds that the broker never handed out (a broker restarted
-    /// without its store) are adopted as releasing, so their capacity stays taken until they are unbound,
-    /// and returned for the caller to unbind.
+    /// Compares an agent's ledger with the table. Leases waiting for an unbind that the agent no longer holds are
+    /// freed; those it still holds are returned to be unbound again. Bindings the agent holds that the broker does
+    /// not know (it restarted without its store) are live: they are adopted as bound, with the owner the agent
+    /// recorded, so their capacity stays taken and their kernels can be given them back. A binding of a lease the
+    /// broker removed itself a moment ago (a heartbeat sent before the unbind) is not adopted but unbound again.
     /// </summary>
     public ReconcileResult Reconcile(NodeHeartbeat heartbeat)
     {
@@ -83,8 +97,11 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
         var held = heartbeat.Bindings.ToDictionary(b => b.LeaseId, StringComparer.Ordinal);
         var confirmed = new List<Lease>();
         var toUnbind = new List<Lease>();
+        var adopted = new List<Lease>();
+        var now = timeProvider.GetUtcNow();
         lock (_lock)
         {
+            ForgetOldRemovals_NeedsLock(now);
             foreach (var lease in _leases.Values.Where(l => l.NodeId == heartbeat.NodeId && l.Status == LeaseStatus.Releasing).ToList())
             {
                 if (held.ContainsKey(lease.LeaseId))
@@ -94,38 +111,49 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
                 else
                 {
                     _leases.Remove(lease.LeaseId);
+                    _removed[lease.LeaseId] = now;
                     confirmed.Add(lease);
                 }
             }
 
             foreach (var binding in heartbeat.Bindings.Where(b => !_leases.ContainsKey(b.LeaseId)))
             {
-                var orphan = new Lease
+                var removedHere = _removed.ContainsKey(binding.LeaseId);
+                var lease = new Lease
                 {
                     LeaseId = binding.LeaseId,
                     Epoch = binding.Epoch,
                     KernelId = binding.KernelId,
-                    Owner = "unknown",
+                    Owner = string.IsNullOrWhiteSpace(binding.Owner) ? UnknownOwner : binding.Owner,
                     NodeId = heartbeat.NodeId,
                     AgentUrl = heartbeat.AgentUrl,
                     Gpu = binding.Gpu,
                     MemoryMiB = binding.MemoryMiB,
                     ComputePercent = binding.ComputePercent,
                     Since = binding.BoundAt,
-                    Status = LeaseStatus.Releasing,
+                    Status = removedHere ? LeaseStatus.Releasing : LeaseStatus.Bound,
                 };
+                // Later leases must out-rank every epoch an agent holds, or its fencing would refuse them.
                 _epoch = Math.Max(_epoch, binding.Epoch);
-                _leases.Add(orphan.LeaseId, orphan);
-                toUnbind.Add(orphan);
+                _leases.Add(lease.LeaseId, lease);
+                (removedHere ? toUnbind : adopted).Add(lease);
             }
         }
 
-        return new ReconcileResult(confirmed, toUnbind);
+        return new ReconcileResult(confirmed, toUnbind, adopted);
+    }
+
+    private void ForgetOldRemovals_NeedsLock(DateTimeOffset now)
+    {
+        foreach (var leaseId in _removed.Where(r => now - r.Value > RemovedLeaseMemory).Select(r => r.Key).ToList())
+        {
+            _removed.Remove(leaseId);
+        }
     }
 }
 
 /// <summary>A reserved lease, or why none could be reserved.</summary>
 internal sealed record ReservationResult(Lease? Lease, string? Failure);
 
-/// <summary>What reconciliation found: releases now confirmed, and leases to unbind (again).</summary>
-internal sealed record ReconcileResult(IReadOnlyList<Lease> ConfirmedReleases, IReadOnlyList<Lease> ToUnbind);
+/// <summary>What reconciliation found: releases now confirmed, leases to unbind (again), and live bindings adopted as bound.</summary>
+internal sealed record ReconcileResult(IReadOnlyList<Lease> ConfirmedReleases, IReadOnlyList<Lease> ToUnbind, IReadOnlyList<Lease> Adopted);

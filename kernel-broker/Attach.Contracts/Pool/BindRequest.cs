@@ -7,4 +7,8 @@ namespace Attach.Contracts.Pool;
 /// <param name="GpuIndex">The GPU on the agent's node.</param>
 /// <param name="MemoryMiB">Device memory for the slice.</param>
 /// <param name="ComputePercent">Share of the GPU's SMs (100 = whole GPU).</param>
-public sealed record BindRequest(string LeaseId, long Epoch, string KernelId, int GpuIndex, long MemoryMiB, int ComputePercent);
+/// <param name="Owner">
+/// The user the kernel belongs to. The agent keeps it in its ledger so that a broker which lost its state can give
+/// the binding back to its owner; empty from callers that predate it.
+/// </param>
+public sealed record BindRequest(string LeaseId, long Epoch, string KernelId, int GpuIndex, long MemoryMiB, int ComputePercent, string Owner = "");

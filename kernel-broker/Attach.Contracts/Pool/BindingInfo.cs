@@ -12,6 +12,7 @@ namespace Attach.Contracts.Pool;
 /// <c>CUDA_DEVICE_MEMORY_LIMIT</c> and <c>CUDA_DEVICE_SM_LIMIT</c>.
 /// </param>
 /// <param name="BoundAt">When the agent bound it.</param>
+/// <param name="Owner">The user the kernel belongs to, as the broker said when binding; empty when it did not say.</param>
 public sealed record BindingInfo(
     string LeaseId,
     long Epoch,
@@ -20,4 +21,5 @@ public sealed record BindingInfo(
     long MemoryMiB,
     int ComputePercent,
     IReadOnlyDictionary<string, string> Environment,
-    DateTimeOffset BoundAt);
+    DateTimeOffset BoundAt,
+    string Owner = "");

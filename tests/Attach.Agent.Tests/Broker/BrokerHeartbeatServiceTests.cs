@@ -147,6 +147,34 @@ public sealed class BrokerHeartbeatServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task BeatAsync_OutageOfSeveralBeatsThenRecovery_DropsNoBindingAndSendsTheWholeLedger()
+    {
+        _ledger.Bind(new BindRequest("lease-1", 3, "kernel-1", 0, 20480, 25, "ada"));
+        _ledger.Bind(new BindRequest("lease-2", 1, "kernel-2", 1, 10240, 10, "grace"));
+        await _service.BeatAsync(CancellationToken.None);
+        await _broker.NextRequestAsync();
+
+        _broker.Respond = static _ => throw new HttpRequestException("Connection refused (broker.test:5100)");
+        for (var beat = 0; beat < 6; beat++)
+        {
+            await _service.BeatAsync(CancellationToken.None);
+            await _broker.NextRequestAsync();
+            _time.Advance(Interval);
+            Assert.Equal(2, _ledger.Snapshot().Count);
+        }
+
+        _broker.Respond = static _ => new HttpResponseMessage(HttpStatusCode.NoContent);
+        await _service.BeatAsync(CancellationToken.None);
+        var recovered = JsonSerializer.Deserialize<NodeHeartbeat>((await _broker.NextRequestAsync()).Body, JsonSerializerOptions.Web)!;
+
+        Assert.Equal(
+            [("lease-1", 3L, "kernel-1", "ada", 0), ("lease-2", 1L, "kernel-2", "grace", 1)],
+            recovered.Bindings.Select(b => (b.LeaseId, b.Epoch, b.KernelId, b.Owner, b.Gpu.Index)));
+        Assert.Equal(_ledger.Snapshot().Select(b => b.LeaseId), recovered.Bindings.Select(b => b.LeaseId));
+        Assert.Contains("reachable again after 00:00:30", _logger.AtOrAbove(LogLevel.Information)[^1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BeatAsync_BrokerRejectsKey_WarningSaysToCheckInternalKey()
     {
         _broker.Respond = static _ => new HttpResponseMessage(HttpStatusCode.Unauthorized);

@@ -26,10 +26,14 @@ internal sealed class AgentFactory : WebApplicationFactory<Program>
         ["Agent:Shim:Enabled"] = "false",
     };
 
+    // Nor the node's ledger (/var/lib/attach/agent as root): each agent gets its own, unless a test passes one.
+    private readonly string _stateDirectory = Directory.CreateTempSubdirectory("attach-agent-state-").FullName;
+
     private readonly Action<IServiceCollection>? _configureServices;
 
     public AgentFactory(IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
+        _settings["Agent:StateDirectory"] = _stateDirectory;
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
@@ -46,6 +50,12 @@ internal sealed class AgentFactory : WebApplicationFactory<Program>
         var client = CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", InternalKey);
         return client;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(_stateDirectory, recursive: true);
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

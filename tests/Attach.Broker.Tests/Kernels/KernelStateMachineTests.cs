@@ -476,4 +476,50 @@ public sealed class KernelStateMachineTests : IDisposable
         Assert.Equal(published, _events.Events.Count);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => _kernel.EnsureAttachedAsync(Slice, "cuda-call", CancellationToken.None));
     }
+
+    [Fact]
+    public async Task TryRestoreAttached_DetachedKernel_AttachesWithTheSliceAndTheIdlePolicyReleasesIt()
+    {
+        var restored = FakeGpuBinder.AttachmentFor(7, Slice);
+
+        Assert.True(_kernel.TryRestoreAttached(restored, "restored: node-a still holds it"));
+
+        var status = _kernel.Status;
+        Assert.Equal((KernelState.Attached, restored), (status.State, status.Attachment));
+        Assert.Equal(_time.GetUtcNow() + IdleTimeout, status.ReleaseAt);
+        Assert.Equal([(KernelState.Detached, KernelState.Attached)], _events.Events.Select(e => (e.From, e.To)));
+        Assert.Empty(_binder.Binds);
+
+        _time.Advance(IdleTimeout);
+        await _events.WaitForAsync(KernelState.Detached);
+
+        Assert.Equal([restored.LeaseId], _binder.Unbinds);
+    }
+
+    [Fact]
+    public async Task TryRestoreAttached_RestoredKernelInUse_KeepsTheSliceAndReturnsIt()
+    {
+        var restored = FakeGpuBinder.AttachmentFor(7, Slice);
+        _kernel.TryRestoreAttached(restored, "restored");
+
+        var outcome = await _kernel.EnsureAttachedAsync(Slice, "cuda-call", CancellationToken.None);
+        _kernel.ReportActivity(KernelActivity.Busy);
+        _time.Advance(IdleTimeout * 2);
+
+        Assert.Equal((restored, false), (outcome.Attachment, outcome.NewlyAttached));
+        Assert.Equal(KernelState.Attached, _kernel.Status.State);
+        Assert.Empty(_binder.Binds);
+        Assert.Empty(_binder.Unbinds);
+    }
+
+    [Fact]
+    public async Task TryRestoreAttached_KernelAlreadyAttached_ChangesNothing()
+    {
+        var own = await _kernel.EnsureAttachedAsync(Slice, "cuda-call", CancellationToken.None);
+
+        Assert.False(_kernel.TryRestoreAttached(FakeGpuBinder.AttachmentFor(7, Slice), "restored"));
+
+        Assert.Equal(own.Attachment, _kernel.Status.Attachment);
+    }
+
 }

@@ -237,32 +237,93 @@ public sealed class LeaseTableTests
     }
 
     [Fact]
-    public void Reconcile_BindingTheBrokerNeverHandedOut_IsAdoptedAndItsCapacityStaysTaken()
+    public void Reconcile_BindingTheBrokerDoesNotKnow_IsAdoptedAsBoundWithItsOwnerAndItsCapacityStaysTaken()
     {
         var gpu = Gpu(0, 80);
         _nodes.Record(Heartbeat("node-a", [gpu]));
 
-        var result = _leases.Reconcile(Heartbeat("node-a", [gpu], [Binding("lease-from-before-restart", 7, gpu, 70 * GiB, 50, "kernel-old")]));
+        var result = _leases.Reconcile(Heartbeat("node-a", [gpu], [Binding("lease-from-before-restart", 7, gpu, 70 * GiB, 50, "kernel-old", owner: "ada")]));
 
-        var orphan = Assert.Single(result.ToUnbind);
-        Assert.Equal(("lease-from-before-restart", "kernel-old", "unknown", LeaseStatus.Releasing, 70 * GiB), (orphan.LeaseId, orphan.KernelId, orphan.Owner, orphan.Status, orphan.MemoryMiB));
-        Assert.Single(_leases.Snapshot());
+        Assert.Empty(result.ToUnbind);
+        var adopted = Assert.Single(result.Adopted);
+        Assert.Equal(("lease-from-before-restart", 7L, "kernel-old", "ada", LeaseStatus.Bound, 70 * GiB), (adopted.LeaseId, adopted.Epoch, adopted.KernelId, adopted.Owner, adopted.Status, adopted.MemoryMiB));
+        Assert.Equal((new Uri("http://node-a:7070/"), Epoch), (adopted.AgentUrl, adopted.Since));
+        Assert.Same(adopted, Assert.Single(_leases.Snapshot()));
         var refused = _leases.Reserve("kernel-new", "alice", TwentyGiB);
         Assert.Null(refused.Lease);
         Assert.Contains("largest free: 10 GiB", refused.Failure, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Reconcile_AdoptedOrphanConfirmedGone_FreesTheCapacity()
+    public void Reconcile_AdoptedBindingReportedAgain_IsLeftAlone()
+    {
+        var gpu = Gpu(0, 80);
+        _nodes.Record(Heartbeat("node-a", [gpu]));
+        var heartbeat = Heartbeat("node-a", [gpu], [Binding("lease-from-before-restart", 7, gpu, 70 * GiB, 50)]);
+        _leases.Reconcile(heartbeat);
+
+        var again = _leases.Reconcile(heartbeat);
+
+        Assert.Equal((0, 0, 0), (again.Adopted.Count, again.ToUnbind.Count, again.ConfirmedReleases.Count));
+        Assert.Equal(LeaseStatus.Bound, Assert.Single(_leases.Snapshot()).Status);
+    }
+
+    [Fact]
+    public void Reconcile_BindingWithoutOwner_IsAdoptedForTheUnknownOwner()
+    {
+        var gpu = Gpu(0, 80);
+        _nodes.Record(Heartbeat("node-a", [gpu]));
+
+        var result = _leases.Reconcile(Heartbeat("node-a", [gpu], [Binding("lease-old-agent", 2, gpu, 4 * GiB, owner: "")]));
+
+        Assert.Equal(LeaseTable.UnknownOwner, Assert.Single(result.Adopted).Owner);
+    }
+
+    [Fact]
+    public void Reconcile_AdoptedLeaseReleasedAndConfirmedGone_FreesTheCapacity()
     {
         var gpu = Gpu(0, 80);
         _nodes.Record(Heartbeat("node-a", [gpu]));
         _leases.Reconcile(Heartbeat("node-a", [gpu], [Binding("lease-from-before-restart", 7, gpu, 70 * GiB, 50)]));
+        _leases.SetStatus("lease-from-before-restart", LeaseStatus.Releasing);
 
         var result = _leases.Reconcile(Heartbeat("node-a", [gpu]));
 
         Assert.Equal(["lease-from-before-restart"], result.ConfirmedReleases.Select(l => l.LeaseId));
         Assert.NotNull(_leases.Reserve("kernel-new", "alice", TwentyGiB).Lease);
+    }
+
+    [Fact]
+    public void Reconcile_HeartbeatSentBeforeAnUnbindArrivesAfterIt_IsUnboundAgainNotAdopted()
+    {
+        var gpu = Gpu(0, 80);
+        _nodes.Record(Heartbeat("node-a", [gpu]));
+        var lease = _leases.Reserve("kernel-1", "alice", TwentyGiB).Lease!;
+        _leases.SetStatus(lease.LeaseId, LeaseStatus.Bound);
+        var staleHeartbeat = Heartbeat("node-a", [gpu], [Binding(lease.LeaseId, lease.Epoch, gpu, 20 * GiB, owner: "alice")]);
+        _leases.Remove(lease.LeaseId);
+
+        var result = _leases.Reconcile(staleHeartbeat);
+
+        Assert.Empty(result.Adopted);
+        var again = Assert.Single(result.ToUnbind);
+        Assert.Equal((lease.LeaseId, LeaseStatus.Releasing), (again.LeaseId, again.Status));
+    }
+
+    [Fact]
+    public void Reconcile_LeaseRemovedLongAgo_IsAdoptedAgain()
+    {
+        // Past the memory of removals the binding can only come from an agent the broker lost track of.
+        var gpu = Gpu(0, 80);
+        _nodes.Record(Heartbeat("node-a", [gpu]));
+        var lease = _leases.Reserve("kernel-1", "alice", TwentyGiB).Lease!;
+        _leases.Remove(lease.LeaseId);
+        _time.Advance(LeaseTable.RemovedLeaseMemory + TimeSpan.FromSeconds(1));
+        _nodes.Record(Heartbeat("node-a", [gpu]));
+
+        var result = _leases.Reconcile(Heartbeat("node-a", [gpu], [Binding(lease.LeaseId, lease.Epoch, gpu, 20 * GiB, owner: "alice")]));
+
+        Assert.Equal(lease.LeaseId, Assert.Single(result.Adopted).LeaseId);
     }
 
     [Fact]

@@ -33,6 +33,6 @@ internal static class PoolBuilders
         Status = LeaseStatus.Bound,
     };
 
-    public static BindingInfo Binding(string leaseId, long epoch, GpuInfo gpu, long memoryMiB, int computePercent = 25, string kernelId = "kernel-orphan") =>
-        new(leaseId, epoch, kernelId, gpu, memoryMiB, computePercent, new Dictionary<string, string>(), Epoch);
+    public static BindingInfo Binding(string leaseId, long epoch, GpuInfo gpu, long memoryMiB, int computePercent = 25, string kernelId = "kernel-orphan", string owner = "alice") =>
+        new(leaseId, epoch, kernelId, gpu, memoryMiB, computePercent, new Dictionary<string, string>(), Epoch, owner);
 }
