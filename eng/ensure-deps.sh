@@ -34,3 +34,17 @@ fi
   echo "attach: /usr/bin/python3 cannot import jupyter_server, notebook and ipykernel; reinstall: apt-get install --reinstall ${packages[*]}" >&2
   exit 1
 }
+
+# `make test` passes "test": the container tests also need a Docker engine and a locally built image.
+# `make run` passes nothing and does not need Docker. Outside CI an engine that cannot start only skips those
+# tests (they say why); under CI (CI set) it fails here.
+if [ "${1:-}" = "test" ]; then
+  eng_dir="$(dirname "$0")"
+  if ! { bash "$eng_dir/start-dockerd.sh" && bash "$eng_dir/docker-test-image.sh"; }; then
+    if [ -n "${CI:-}" ]; then
+      echo "attach: CI needs the Docker engine for the container tests (see above)." >&2
+      exit 1
+    fi
+    echo "attach: no Docker engine; the container tests will be skipped." >&2
+  fi
+fi

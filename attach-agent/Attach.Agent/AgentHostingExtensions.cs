@@ -1,5 +1,6 @@
 using Attach.Agent.Apis;
 using Attach.Agent.Broker;
+using Attach.Agent.Containers;
 using Attach.Agent.Gpu;
 using Attach.Agent.Shim;
 using Attach.Agent.Slices;
@@ -38,6 +39,11 @@ internal static class AgentHostingExtensions
         services.AddHostedService(serviceProvider => serviceProvider.GetRequiredService<GpuReadingMonitor>());
         services.AddSingleton<GpuBackendSelector>();
         services.AddSingleton(serviceProvider => serviceProvider.GetRequiredService<GpuBackendSelector>().Select());
+        // The ledger loads its file when first resolved (the heartbeat service needs it): a corrupt one stops the start.
+        services.TryAddSingleton<ILedgerStore>(serviceProvider => new LedgerFile(
+            serviceProvider.GetRequiredService<IOptions<AgentOptions>>().Value.StateDirectory,
+            serviceProvider.GetRequiredService<TimeProvider>(),
+            serviceProvider.GetRequiredService<ILogger<LedgerFile>>()));
         services.AddSingleton<SliceLedger>();
         // On real GPUs nvidia-smi says how much device memory a process holds (what a suspend moves).
         services.AddSingleton<IProcessDeviceMemory>(sp => sp.GetRequiredService<IGpuInventory>().Backend.Simulated
@@ -55,6 +61,7 @@ internal static class AgentHostingExtensions
             .AddResilienceHandler(BrokerResilience.PipelineName, BrokerResilience.Configure);
         services.AddHostedService<BrokerHeartbeatService>();
         services.AddShimSocket();
+        services.AddContainers();
         return builder;
     }
 }

@@ -18,6 +18,7 @@ app.UseAuthorization();
 app.MapGpusApi();
 app.MapBindingsApi();
 app.MapSuspendApi();
+app.MapContainersApi();
 
 app.Run();
 

@@ -22,6 +22,13 @@ internal static class BadRequestDetails
         {
             StatusCodes.Status401Unauthorized =>
                 "Every agent route requires 'Authorization: Bearer <key>' with the key configured as Attach:InternalKey on the agent and the broker.",
+            StatusCodes.Status400BadRequest when HttpMethods.IsPost(request.Method) && request.Path.StartsWithSegments("/api/v1/containers", StringComparison.Ordinal) =>
+                "The body could not be read as a container request. Send JSON with Content-Type application/json: " +
+                "{\"leaseId\": string, \"image\": string, \"command\": [string], \"memoryMiB\": integer?, \"cpus\": number?, \"env\": {string: string}?}.",
+            StatusCodes.Status400BadRequest when HttpMethods.IsPost(request.Method) && (request.Path.Value ?? "").EndsWith("/suspend", StringComparison.Ordinal) =>
+                "The body could not be read as a suspend request. Send JSON {\"pid\": integer?} or no body.",
+            StatusCodes.Status400BadRequest when HttpMethods.IsPost(request.Method) && (request.Path.Value ?? "").EndsWith("/resume", StringComparison.Ordinal) =>
+                "The body could not be read as a resume request. Send JSON {\"pid\": integer?, \"targetGpuIndex\": integer?} or no body.",
             StatusCodes.Status400BadRequest when HttpMethods.IsPost(request.Method) =>
                 "The body could not be read as a bind request. Send JSON with Content-Type application/json: " +
                 "{\"leaseId\": string, \"epoch\": integer, \"kernelId\": string, \"gpuIndex\": integer, \"memoryMiB\": integer, \"computePercent\": 1-100}.",
