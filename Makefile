@@ -4,21 +4,25 @@ CONFIGURATION ?= Debug
 CELLS ?= 200
 DOTNET ?= dotnet
 
-.PHONY: run test build bench lint clean deps
+.PHONY: run test build native bench lint clean deps
 
 ## run: set up and start the embedded default (gateway, broker, agent, Jupyter) and print the URL
 run: deps
 	@bash eng/run-embedded.sh
 
 ## test: set up and run every test (unit, and integration against a real Jupyter Server and Docker engine)
-test:
+test: native
 	@bash eng/ensure-deps.sh test
 	$(DOTNET) build Attach.sln -c $(CONFIGURATION) -nologo -clp:NoSummary
 	$(DOTNET) test Attach.sln -c $(CONFIGURATION) --no-build -nologo --logger "console;verbosity=normal" --results-directory TestResults
 
 ## build: compile everything
-build:
+build: native
 	$(DOTNET) build Attach.sln -c $(CONFIGURATION) -nologo
+
+## native: the process shim libattach.so (C) and the fakes its tests run against (attach-agent/native)
+native:
+	$(MAKE) -C attach-agent/native all fixtures
 
 ## bench: benchmarks (figures printed and written to docs/benchmarks.md)
 bench: deps
@@ -34,6 +38,7 @@ lint:
 clean:
 	$(DOTNET) clean Attach.sln -nologo -v quiet
 	rm -rf .attach TestResults
+	$(MAKE) -C attach-agent/native clean
 
 deps:
 	@bash eng/ensure-deps.sh

@@ -16,6 +16,7 @@ internal static class KernelsApi
         var api = app.MapGroup("/api/v1/kernels").WithTags("Kernels");
         api.MapGet("/", List);
         api.MapGet("/{kernelId}", Get);
+        api.MapPut("/{kernelId}", Register);
         api.MapPost("/{kernelId}/executions", Execute);
         api.MapPost("/{kernelId}/activity", Activity);
         api.MapPost("/{kernelId}/release", Release);
@@ -36,6 +37,23 @@ internal static class KernelsApi
         }
 
         return kernels.Find(kernelId, UserOf(user)) is { } kernel
+            ? TypedResults.Ok(kernel.Status)
+            : NotFound(kernelId);
+    }
+
+    /// <summary>
+    /// Makes a session the caller's before any process of it asks for a GPU (<c>attach run</c> does this), so a
+    /// later shim request, which arrives from an agent knowing only a uid, is filed under this user.
+    /// </summary>
+    internal static Results<Ok<KernelStatus>, ProblemHttpResult, ValidationProblem> Register(
+        string kernelId, KernelRegistry kernels, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        return kernels.GetOrAdd(kernelId, UserOf(user)) is { } kernel
             ? TypedResults.Ok(kernel.Status)
             : NotFound(kernelId);
     }

@@ -66,6 +66,26 @@ public sealed class KernelsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RegisteredSession_ShimRequestFromAnAgent_IsFiledUnderTheUserNotTheUid()
+    {
+        using var alice = _app.CreateClient("alice");
+        using var bob = _app.CreateClient("bob");
+        using var agent = _app.CreateClient(user: null);
+
+        using var registered = await alice.PutAsync("/api/v1/kernels/run-1", null);
+        using var stolen = await bob.PutAsync("/api/v1/kernels/run-1", null);
+        using var runtime = await agent.PostAsJsonAsync("/api/v1/kernels/run-1/runtime-attach", new RuntimeAttachRequest("node-a", 4242, 1000, 1000, null, true));
+        var decision = await runtime.Content.ReadFromJsonAsync<RuntimeAttachDecision>();
+        var mine = await alice.GetFromJsonAsync<KernelStatus[]>("/api/v1/kernels");
+
+        Assert.Equal(HttpStatusCode.OK, registered.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, stolen.StatusCode);
+        Assert.Equal(RuntimeAttachStatus.Granted, decision!.Status);
+        var session = Assert.Single(mine!, k => k.KernelId == "run-1");
+        Assert.Equal(("alice", KernelState.Attached), (session.Owner, session.State));
+    }
+
+    [Fact]
     public async Task Execute_GpuCell_AnswersOnceAttachedWithTheSlice()
     {
         using var client = _app.CreateClient("alice");

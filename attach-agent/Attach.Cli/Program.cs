@@ -1,0 +1,3 @@
+using Attach.Cli;
+
+return await AttachCommandLine.RunAsync(args, CliContext.FromProcess());
