@@ -25,6 +25,7 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSingleton<KernelMessageFactory>();
         services.AddSingleton<KernelChannelRelay>();
         services.AddSingleton<BrokerClient>();
+        services.AddSingleton<IExecutionBroker>(sp => sp.GetRequiredService<BrokerClient>());
         services.AddSingleton<ActivityReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<ActivityReporter>());
         services.AddHostedService<BrokerConnectionWarmer>();

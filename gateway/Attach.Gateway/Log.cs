@@ -50,4 +50,10 @@ internal static partial class Log
 
     [LoggerMessage(2011, LogLevel.Warning, "Reporting {Activity} of kernel {KernelId} to the broker failed: {Reason}")]
     public static partial void ActivityReportFailed(ILogger logger, string kernelId, KernelActivity activity, string reason);
+
+    [LoggerMessage(2100, LogLevel.Information, "Kernel {KernelId}: cell {MsgId} was interrupted before it reached the kernel; answered it as aborted")]
+    public static partial void CellAbortedByInterrupt(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2101, LogLevel.Information, "Kernel {KernelId}: an interrupt arrived while cell {MsgId} was held for a GPU; the hold is abandoned")]
+    public static partial void HoldInterrupted(ILogger logger, string kernelId, string msgId);
 }

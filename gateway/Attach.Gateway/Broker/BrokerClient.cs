@@ -5,7 +5,7 @@ using Attach.Contracts.Kernels;
 namespace Attach.Gateway.Broker;
 
 /// <summary>The gateway's calls to the kernel broker, on behalf of a user.</summary>
-internal sealed class BrokerClient(IHttpClientFactory clients)
+internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecutionBroker
 {
     /// <summary>For the per-cell decision: one attempt, bounded by the attach timeout (the broker answers once the slice is bound).</summary>
     public const string ExecutePipeline = "broker-execute";

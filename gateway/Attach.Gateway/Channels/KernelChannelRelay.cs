@@ -10,13 +10,13 @@ namespace Attach.Gateway.Channels;
 /// <summary>
 /// Terminates a browser's kernel-channel WebSocket and relays it to the Jupyter Server, byte for byte,
 /// negotiating upstream whatever subprotocol the client offered. Each <c>execute_request</c> is shown to
-/// the broker first; a cell that needs a GPU is held (and, since the client-to-kernel pump is sequential,
-/// every message behind it keeps its order) until its slice is bound. Busy/idle from iopub goes to the
-/// broker for the idle policy.
+/// the broker first; a cell that needs a GPU is held (and every message behind it keeps its order) until
+/// its slice is bound. The client is still read while a cell is held, so an <c>interrupt_request</c> can
+/// abandon the hold. Busy/idle from iopub goes to the broker for the idle policy.
 /// </summary>
 internal sealed partial class KernelChannelRelay(
     IOptions<GatewayOptions> options,
-    BrokerClient broker,
+    IExecutionBroker broker,
     ActivityReporter activity,
     KernelMessageFactory messages,
     ILogger<KernelChannelRelay> logger)
@@ -60,9 +60,15 @@ internal sealed partial class KernelChannelRelay(
         }
 
         using var client = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = upstream.SubProtocol });
-        using var connection = new Connection(kernelId, user, KernelWireProtocols.FromSubprotocol(upstream.SubProtocol), client, upstream);
-        Log.Connected(logger, kernelId, user, upstream.SubProtocol ?? "legacy");
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        await RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, context.RequestAborted);
+    }
+
+    /// <summary>Relays one accepted client socket to one connected upstream socket until either side ends.</summary>
+    internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, CancellationToken cancellationToken)
+    {
+        using var connection = new Connection(kernelId, user, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
+        Log.Connected(logger, kernelId, user, subprotocol ?? "legacy");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var toKernel = PumpClientToKernelAsync(connection, stop.Token);
         var toClient = PumpKernelToClientAsync(connection, stop.Token);
         var first = await Task.WhenAny(toKernel, toClient);
@@ -72,7 +78,7 @@ internal sealed partial class KernelChannelRelay(
         }
 
         // One side has closed (its pump passed the close on) or failed: give the other a moment to finish its close, then stop.
-        await Task.WhenAny(Task.WhenAll(toKernel, toClient), Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default));
+        await Task.WhenAny(Task.WhenAll(toKernel, toClient), Task.Delay(TimeSpan.FromSeconds(5), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default));
         await stop.CancelAsync();
         await Task.WhenAll(toKernel, toClient).ContinueWith(_ => { }, TaskScheduler.Default);
         Log.Disconnected(logger, kernelId, user);
@@ -90,40 +96,6 @@ internal sealed partial class KernelChannelRelay(
             .SelectMany(q => q.Value.Select(v => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(v ?? "")}"));
         builder.Query = string.Join('&', forwarded);
         return builder.Uri;
-    }
-
-    private async Task PumpClientToKernelAsync(Connection connection, CancellationToken cancellationToken)
-    {
-        using var buffer = new MessageBuffer(_options.MaxMessageBytes);
-        while (true)
-        {
-            var outcome = await buffer.ReceiveAsync(connection.Client, cancellationToken);
-            switch (outcome)
-            {
-                case ReceiveOutcome.Closed:
-                    await CloseQuietlyAsync(connection.Upstream, connection.Client.CloseStatus ?? WebSocketCloseStatus.NormalClosure, connection.Client.CloseStatusDescription);
-                    return;
-                case ReceiveOutcome.TooBig:
-                    await RejectAsync(connection, WebSocketCloseStatus.MessageTooBig, $"message larger than {_options.MaxMessageBytes} bytes");
-                    return;
-            }
-
-            var frame = buffer.Message;
-            var isText = outcome == ReceiveOutcome.Text;
-            if (!KernelMessageParser.TryParse(frame, isText, connection.Protocol, out var message, out var error))
-            {
-                await RejectAsync(connection, WebSocketCloseStatus.InvalidPayloadData, error);
-                return;
-            }
-
-            if (message is { Channel: "shell", MsgType: "execute_request", Code: { Length: > 0 } code }
-                && !await GateExecutionAsync(connection, message, code, cancellationToken))
-            {
-                continue;
-            }
-
-            await connection.Upstream.SendAsync(frame, isText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
-        }
     }
 
     private async Task PumpKernelToClientAsync(Connection connection, CancellationToken cancellationToken)
@@ -159,19 +131,27 @@ internal sealed partial class KernelChannelRelay(
     }
 
     /// <summary>
-    /// Asks the broker about one cell and waits while it attaches. Returns true to forward the cell,
-    /// false when the gateway answered it itself (the attach failed: the cell says why and is not run).
+    /// Asks the broker about one cell and waits while it attaches. <see cref="GateOutcome.Forward"/>: send the
+    /// cell; <see cref="GateOutcome.Answered"/>: the gateway answered it itself (the attach failed: the cell says
+    /// why and is not run); <see cref="GateOutcome.Interrupted"/>: an interrupt abandoned the hold.
     /// </summary>
-    private async Task<bool> GateExecutionAsync(Connection connection, KernelMessageSummary request, string code, CancellationToken cancellationToken)
+    private async Task<GateOutcome> GateExecutionAsync(Connection connection, ClientMessage message, string code, CancellationToken cancellationToken)
     {
-        // The header is a slice of the receive buffer, which is not reused before this returns.
+        // The header is a slice of the message's own buffer, which lives until the message is disposed.
+        var request = message.Summary;
         var parent = request.HeaderJson;
         ExecutionDecision decision;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.AttachTimeout);
+        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (!connection.TryBeginHold(message.Sequence, request.MsgId, hold))
+        {
+            return GateOutcome.Interrupted;
+        }
+
+        hold.CancelAfter(_options.AttachTimeout);
         try
         {
-            decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), timeout.Token);
+            // Abandoning the call is enough on an interrupt: the broker's idle policy releases a slice nobody uses.
+            decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), hold.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -179,11 +159,15 @@ internal sealed partial class KernelChannelRelay(
             Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
             throw;
         }
+        catch (OperationCanceledException) when (connection.IsInterrupted(message.Sequence))
+        {
+            return GateOutcome.Interrupted;
+        }
         catch (OperationCanceledException)
         {
             Log.AttachTimedOut(logger, connection.KernelId, request.MsgId, _options.AttachTimeout);
             await AnswerWithErrorAsync(connection, parent, $"No GPU was attached within {_options.AttachTimeout.TotalSeconds:0} s, so the cell was not run. Run it again to retry; if this repeats, ask your platform team about the pool.", cancellationToken);
-            return false;
+            return GateOutcome.Answered;
         }
         catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException or System.Text.Json.JsonException)
         {
@@ -192,12 +176,16 @@ internal sealed partial class KernelChannelRelay(
             await connection.SendToClientAsync(
                 messages.Stream(connection.Protocol, parent, "stderr", "attach: the GPU broker could not be reached, so this cell runs without a GPU check. If it needs a GPU, run it again in a moment.\n"),
                 cancellationToken);
-            return true;
+            return GateOutcome.Forward;
+        }
+        finally
+        {
+            connection.EndHold();
         }
 
         if (!decision.NeedsGpu)
         {
-            return true;
+            return GateOutcome.Forward;
         }
 
         if (decision.Attachment is { } attached)
@@ -208,12 +196,12 @@ internal sealed partial class KernelChannelRelay(
                 await connection.SendToClientAsync(messages.Stream(connection.Protocol, parent, "stdout", AttachedMessage(attached)), cancellationToken);
             }
 
-            return true;
+            return GateOutcome.Forward;
         }
 
         Log.CellRefused(logger, connection.KernelId, request.MsgId, decision.Error ?? "unknown");
         await AnswerWithErrorAsync(connection, parent, $"No GPU could be attached: {decision.Error}. The cell was not run.", cancellationToken);
-        return false;
+        return GateOutcome.Answered;
     }
 
     internal static string AttachedMessage(AttachmentInfo attached) =>
@@ -230,13 +218,6 @@ internal sealed partial class KernelChannelRelay(
         await connection.SendToClientAsync(messages.Error(protocol, parent, "AttachError", text, traceback), cancellationToken);
         await connection.SendToClientAsync(messages.ExecuteReplyError(protocol, parent, "AttachError", text, traceback), cancellationToken);
         await connection.SendToClientAsync(messages.Status(protocol, parent, "idle"), cancellationToken);
-    }
-
-    private async Task RejectAsync(Connection connection, WebSocketCloseStatus status, string reason)
-    {
-        Log.ClientFrameRejected(logger, connection.KernelId, connection.User, status, reason);
-        await connection.CloseClientAsync(status, reason);
-        await CloseQuietlyAsync(connection.Upstream, WebSocketCloseStatus.NormalClosure, "client connection closed by the gateway");
     }
 
     private static async Task CloseQuietlyAsync(WebSocket socket, WebSocketCloseStatus status, string? description)
@@ -261,10 +242,19 @@ internal sealed partial class KernelChannelRelay(
     private static string? Truncate(string? description) =>
         description is null || System.Text.Encoding.UTF8.GetByteCount(description) <= 123 ? description : description[..Math.Min(description.Length, 60)] + "…";
 
-    /// <summary>One relayed connection: both sockets, and the lock that serialises sends to the client.</summary>
+    /// <summary>
+    /// One relayed connection: both sockets, the lock that serialises sends to the client, and what the
+    /// reader and the forwarder share about interrupts and the held cell.
+    /// </summary>
     private sealed class Connection(string kernelId, string user, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
     {
         private readonly SemaphoreSlim _clientSend = new(1, 1);
+        private readonly Lock _holdLock = new();
+        private long _interruptedBefore;
+        private long _heldSequence;
+        private string? _heldMsgId;
+        private CancellationTokenSource? _hold;
+        private ClientEnd? _clientEnded;
 
         public string KernelId { get; } = kernelId;
 
@@ -276,13 +266,86 @@ internal sealed partial class KernelChannelRelay(
 
         public WebSocket Upstream { get; } = upstream;
 
+        /// <summary>How the client's side ended, once the reader has stopped.</summary>
+        public ClientEnd? ClientEnded => Volatile.Read(ref _clientEnded);
+
+        public void EndClient(ClientEnd end) => Volatile.Write(ref _clientEnded, end);
+
+        /// <summary>Whether an interrupt was read after the message with this sequence number.</summary>
+        public bool IsInterrupted(long sequence)
+        {
+            lock (_holdLock)
+            {
+                return sequence < _interruptedBefore;
+            }
+        }
+
+        /// <summary>Marks a cell as held, unless an interrupt after it has already been read.</summary>
+        public bool TryBeginHold(long sequence, string msgId, CancellationTokenSource hold)
+        {
+            lock (_holdLock)
+            {
+                if (sequence < _interruptedBefore)
+                {
+                    return false;
+                }
+
+                (_heldSequence, _heldMsgId, _hold) = (sequence, msgId, hold);
+                return true;
+            }
+        }
+
+        public void EndHold()
+        {
+            lock (_holdLock)
+            {
+                (_heldSequence, _heldMsgId, _hold) = (0, null, null);
+            }
+        }
+
+        /// <summary>
+        /// Records an interrupt read at this sequence number: every execute_request before it that has not
+        /// reached the kernel is aborted, and a hold in progress is abandoned. Returns the held cell's msg_id, if any.
+        /// </summary>
+        public string? Interrupt(long sequence)
+        {
+            CancellationTokenSource? hold;
+            string? heldMsgId;
+            lock (_holdLock)
+            {
+                _interruptedBefore = sequence;
+                if (_hold is null || _heldSequence >= sequence)
+                {
+                    return null;
+                }
+
+                (hold, heldMsgId) = (_hold, _heldMsgId);
+            }
+
+            // Outside the lock: cancellation may run the gate's continuation inline.
+            try
+            {
+                hold.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The hold ended on its own meanwhile; the forwarder still sees the interrupt by sequence number.
+            }
+
+            return heldMsgId;
+        }
+
         /// <summary>Kernel output and the gateway's own messages share the client socket, which takes one send at a time.</summary>
         public async Task SendToClientAsync(KernelFrame frame, CancellationToken cancellationToken)
         {
             await _clientSend.WaitAsync(cancellationToken);
             try
             {
-                await Client.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+                // After the gateway closed a misbehaving client, answers for what it had queued have nowhere to go.
+                if (Client.State is WebSocketState.Open or WebSocketState.CloseReceived)
+                {
+                    await Client.SendAsync(frame.Data, frame.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+                }
             }
             finally
             {

@@ -51,6 +51,18 @@ internal sealed class MessageBuffer(long maxMessageBytes) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hands the buffer holding the last message to the caller, who returns it to
+    /// <see cref="ArrayPool{T}.Shared"/>; the next receive starts in a fresh buffer, so nothing is copied.
+    /// </summary>
+    public (byte[] Buffer, int Length) DetachMessage()
+    {
+        var detached = (_buffer, Message.Length);
+        _buffer = ArrayPool<byte>.Shared.Rent(InitialSize);
+        Message = default;
+        return detached;
+    }
+
     public void Dispose()
     {
         ArrayPool<byte>.Shared.Return(_buffer);

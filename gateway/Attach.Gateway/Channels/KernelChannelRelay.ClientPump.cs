@@ -1,0 +1,205 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Attach.Gateway.Channels.Protocol;
+
+namespace Attach.Gateway.Channels;
+
+/// <summary>
+/// The client-to-kernel direction, in two parts: a reader that keeps receiving, validating and queueing the
+/// client's messages (so a control-channel interrupt is seen while a cell is held), and a forwarder that
+/// gates and sends them to the kernel strictly in order.
+/// </summary>
+internal sealed partial class KernelChannelRelay
+{
+    /// <summary>
+    /// Messages read ahead of the forwarder. Bounded so a client that sends while a cell is held is slowed
+    /// (the reader waits; nothing is dropped) rather than buffered without limit: at most this many messages
+    /// of up to <see cref="GatewayOptions.MaxMessageBytes"/> each.
+    /// </summary>
+    internal const int ClientQueueCapacity = 16;
+
+    private async Task PumpClientToKernelAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        var queue = Channel.CreateBounded<ClientMessage>(new BoundedChannelOptions(ClientQueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = true,
+        });
+        var reader = ReadClientAsync(connection, queue.Writer, cancellationToken);
+        try
+        {
+            await ForwardToKernelAsync(connection, queue.Reader, cancellationToken);
+        }
+        finally
+        {
+            // If the forwarder stopped early, stop the reader's writes and give back what it had queued.
+            queue.Writer.TryComplete();
+            _ = reader.ContinueWith(
+                _ =>
+                {
+                    while (queue.Reader.TryRead(out var left))
+                    {
+                        left.Dispose();
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default);
+        }
+
+        await reader;
+    }
+
+    /// <summary>Receives client messages until the client closes or sends something the gateway must refuse.</summary>
+    private async Task ReadClientAsync(Connection connection, ChannelWriter<ClientMessage> queue, CancellationToken cancellationToken)
+    {
+        using var buffer = new MessageBuffer(_options.MaxMessageBytes);
+        long sequence = 0;
+        try
+        {
+            while (true)
+            {
+                ReceiveOutcome outcome;
+                try
+                {
+                    outcome = await buffer.ReceiveAsync(connection.Client, cancellationToken);
+                }
+                catch (WebSocketException ex) when (ex.WebSocketErrorCode != WebSocketError.ConnectionClosedPrematurely && !cancellationToken.IsCancellationRequested)
+                {
+                    // The WebSocket layer itself refused a frame (a text frame that is not UTF-8, a bad opcode)
+                    // and has already sent the close; the kernel side still needs closing.
+                    Log.ClientFrameRejected(logger, connection.KernelId, connection.User, WebSocketCloseStatus.InvalidPayloadData, ex.Message);
+                    connection.EndClient(ClientEnd.Rejected);
+                    return;
+                }
+
+                switch (outcome)
+                {
+                    case ReceiveOutcome.Closed:
+                        connection.EndClient(new ClientEnd(connection.Client.CloseStatus ?? WebSocketCloseStatus.NormalClosure, connection.Client.CloseStatusDescription));
+                        return;
+                    case ReceiveOutcome.TooBig:
+                        await RejectClientAsync(connection, WebSocketCloseStatus.MessageTooBig, $"message larger than {_options.MaxMessageBytes} bytes");
+                        return;
+                }
+
+                var isText = outcome == ReceiveOutcome.Text;
+                if (!KernelMessageParser.TryParse(buffer.Message, isText, connection.Protocol, out var summary, out var error))
+                {
+                    await RejectClientAsync(connection, WebSocketCloseStatus.InvalidPayloadData, error);
+                    return;
+                }
+
+                var (owned, length) = buffer.DetachMessage();
+                var message = new ClientMessage(owned, length, isText, summary, ++sequence);
+                if (summary is { Channel: KernelChannelNames.Control, MsgType: "interrupt_request" }
+                    && connection.Interrupt(message.Sequence) is { } heldMsgId)
+                {
+                    Log.HoldInterrupted(logger, connection.KernelId, heldMsgId);
+                }
+
+                try
+                {
+                    await queue.WriteAsync(message, cancellationToken);
+                }
+                catch
+                {
+                    message.Dispose();
+                    throw;
+                }
+            }
+        }
+        catch (ChannelClosedException)
+        {
+            // The forwarder has stopped; it reports why.
+        }
+        finally
+        {
+            queue.TryComplete();
+        }
+    }
+
+    /// <summary>Sends queued messages to the kernel in order, holding GPU cells, then passes the client's close on.</summary>
+    private async Task ForwardToKernelAsync(Connection connection, ChannelReader<ClientMessage> queue, CancellationToken cancellationToken)
+    {
+        await foreach (var message in queue.ReadAllAsync(cancellationToken))
+        {
+            using (message)
+            {
+                await ForwardAsync(connection, message, cancellationToken);
+            }
+        }
+
+        var end = connection.ClientEnded ?? ClientEnd.Rejected;
+        await CloseQuietlyAsync(connection.Upstream, end.Status, end.Description);
+    }
+
+    private async Task ForwardAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
+    {
+        if (message.IsExecuteRequest)
+        {
+            if (connection.IsInterrupted(message.Sequence))
+            {
+                await AnswerAbortedAsync(connection, message, cancellationToken);
+                return;
+            }
+
+            if (message.Summary.Code is { Length: > 0 } code)
+            {
+                var gate = await GateExecutionAsync(connection, message, code, cancellationToken);
+                if (gate == GateOutcome.Answered)
+                {
+                    return;
+                }
+
+                // An interrupt read while the broker answered still wins: the cell has not reached the kernel.
+                if (gate == GateOutcome.Interrupted || connection.IsInterrupted(message.Sequence))
+                {
+                    await AnswerAbortedAsync(connection, message, cancellationToken);
+                    return;
+                }
+            }
+        }
+
+        await connection.Upstream.SendAsync(message.Data, message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+    }
+
+    /// <summary>Answers a cell the kernel never saw as ipykernel answers one it drops: busy, execute_reply(aborted), idle.</summary>
+    private async Task AnswerAbortedAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
+    {
+        Log.CellAbortedByInterrupt(logger, connection.KernelId, message.Summary.MsgId);
+        var parent = message.Summary.HeaderJson;
+        var protocol = connection.Protocol;
+        await connection.SendToClientAsync(messages.Status(protocol, parent, "busy"), cancellationToken);
+        await connection.SendToClientAsync(messages.ExecuteReplyAborted(protocol, parent), cancellationToken);
+        await connection.SendToClientAsync(messages.Status(protocol, parent, "idle"), cancellationToken);
+    }
+
+    /// <summary>Closes the client at once with the code and reason; the forwarder still sends what was queued before, then closes the kernel side.</summary>
+    private async Task RejectClientAsync(Connection connection, WebSocketCloseStatus status, string reason)
+    {
+        Log.ClientFrameRejected(logger, connection.KernelId, connection.User, status, reason);
+        connection.EndClient(ClientEnd.Rejected);
+        await connection.CloseClientAsync(status, reason);
+    }
+
+    /// <summary>What the gate did with a cell.</summary>
+    private enum GateOutcome
+    {
+        /// <summary>Send it to the kernel.</summary>
+        Forward,
+
+        /// <summary>The gateway answered it (an error) and it must not be sent.</summary>
+        Answered,
+
+        /// <summary>An interrupt abandoned the hold; answer it as aborted.</summary>
+        Interrupted,
+    }
+
+    /// <summary>How the client's side ended: the close to pass on to the kernel side.</summary>
+    private sealed record ClientEnd(WebSocketCloseStatus Status, string? Description)
+    {
+        public static ClientEnd Rejected { get; } = new(WebSocketCloseStatus.NormalClosure, "client connection closed by the gateway");
+    }
+}
