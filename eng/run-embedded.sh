@@ -68,7 +68,7 @@ trap stop EXIT
 start() { local name=$1; shift; setsid "$@" >"$logs/$name.log" 2>&1 < /dev/null & pids+=($!); }
 
 export Attach__InternalKey="$internal_key"
-start broker env Broker__IdleTimeout="$idle_timeout" \
+start broker env Broker__IdleTimeout="$idle_timeout" Broker__Store__Path="$state/broker.db" \
   dotnet "$(bin kernel-broker/Attach.Broker)" --urls "http://127.0.0.1:$broker_port"
 # The shim socket: /run/attach/agent.sock as root, else $XDG_RUNTIME_DIR/attach/ or .attach/ (ATTACH_AGENT_SOCKET overrides).
 if [ -n "${ATTACH_AGENT_SOCKET:-}" ]; then export Agent__Shim__SocketPath="$ATTACH_AGENT_SOCKET"; fi

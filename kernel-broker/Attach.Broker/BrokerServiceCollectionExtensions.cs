@@ -1,6 +1,7 @@
 using Attach.Broker.Detection;
 using Attach.Broker.Hubs;
 using Attach.Broker.Kernels;
+using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
 using Attach.ServiceDefaults.Security;
 using Microsoft.Extensions.Configuration.Json;
@@ -31,6 +32,14 @@ internal static class BrokerServiceCollectionExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<GpuWorkDetector>();
         services.AddHostedService<DetectorWarmUp>();
+        services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ILeaseStore>(sp =>
+        {
+            var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
+            return store.Kind == StoreKind.Memory
+                ? new InMemoryLeaseStore()
+                : SqliteLeaseStore.Open(Path.GetFullPath(store.Path, sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
+        });
         services.AddSingleton<NodeRegistry>();
         services.AddSingleton<LeaseTable>();
         services.AddSingleton<IGpuBinder, GpuBinder>();
@@ -38,6 +47,7 @@ internal static class BrokerServiceCollectionExtensions
         services.AddSingleton<KernelEventPublisher>();
         services.AddSingleton<IKernelEventPublisher>(sp => sp.GetRequiredService<KernelEventPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<KernelEventPublisher>());
+        services.AddHostedService<BrokerStateRestorer>();
 
         // One long-lived client for a singleton: pooled connections are recycled instead of handlers.
         services.AddHttpClient(AgentClient.HttpClientName)

@@ -48,4 +48,10 @@ internal static partial class Log
 
     [LoggerMessage(1101, LogLevel.Warning, "Node {NodeId} holds lease {LeaseId} for kernel {KernelId}, which cannot take it back ({Reason}); unbinding it")]
     public static partial void AdoptionRefused(ILogger logger, string nodeId, string leaseId, string kernelId, string reason);
+
+    [LoggerMessage(1200, LogLevel.Information, "Loaded the broker's state from {Store}: {Leases} leases ({Restored} bound and given back to their kernels, {Pending} waiting for their agent's heartbeat); new epochs continue above {Epoch}")]
+    public static partial void StateLoaded(ILogger logger, string store, int leases, int restored, int pending, long epoch);
+
+    [LoggerMessage(1201, LogLevel.Warning, "Stored lease {LeaseId} of kernel {KernelId} was not given back to its kernel ({Reason}); it is unbound at its agent's next heartbeat")]
+    public static partial void StoredLeaseNotRestored(ILogger logger, string leaseId, string kernelId, string reason);
 }

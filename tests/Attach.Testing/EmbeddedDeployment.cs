@@ -38,6 +38,9 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
     /// <summary>The folder the Jupyter server serves notebooks from.</summary>
     public string NotebookDirectory => _notebookDir;
 
+    /// <summary>The agent's shim socket (what <c>ATTACH_AGENT_SOCKET</c> points a shimmed process at).</summary>
+    public string AgentSocket => Path.Combine(_notebookDir, "agent.sock");
+
     public IReadOnlyList<ManagedProcess> Processes => _processes;
 
     public ManagedProcess Jupyter => _processes.Single(p => p.Name == "jupyter");
@@ -65,6 +68,7 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
         var broker = StartService("broker", "kernel-broker/Attach.Broker", brokerPort, new()
         {
             ["Broker__IdleTimeout"] = IdleTimeout.ToString("c"),
+            ["Broker__Store__Path"] = Path.Combine(_notebookDir, ".broker-state", "broker.db"),
         });
         var agent = StartService("agent", "attach-agent/Attach.Agent", agentPort, new()
         {
@@ -74,7 +78,7 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             ["Agent__NodeId"] = "test-node",
             ["Agent__HeartbeatInterval"] = "00:00:01",
             // Its own shim socket, not the machine's /run/attach/agent.sock.
-            ["Agent__Shim__SocketPath"] = Path.Combine(_notebookDir, "agent.sock"),
+            ["Agent__Shim__SocketPath"] = AgentSocket,
             // And its own ledger, not the machine's /var/lib/attach/agent (hidden from Jupyter's file browser).
             ["Agent__StateDirectory"] = Path.Combine(_notebookDir, ".agent-state"),
         });

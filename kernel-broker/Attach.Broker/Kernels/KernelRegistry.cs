@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
 using Attach.Contracts.Kernels;
 using Microsoft.Extensions.Options;
@@ -7,22 +8,45 @@ namespace Attach.Broker.Kernels;
 
 /// <summary>
 /// The kernels the broker knows, each with its state machine. A kernel belongs to the user who first
-/// used it; lookups by anyone else find nothing, as if the kernel did not exist.
+/// used it; lookups by anyone else find nothing, as if the kernel did not exist. Ownership is written to the
+/// <see cref="ILeaseStore"/> before a new kernel is visible, and read back at startup (each kernel Detached until
+/// its stored leases are adopted), so a restart hands no kernel to another user.
 /// </summary>
-internal sealed class KernelRegistry(
-    IGpuBinder binder,
-    IKernelEventPublisher events,
-    TimeProvider timeProvider,
-    IOptions<BrokerOptions> options,
-    ILoggerFactory loggerFactory) : IDisposable
+internal sealed class KernelRegistry : IDisposable
 {
     private readonly ConcurrentDictionary<string, KernelStateMachine> _kernels = new(StringComparer.Ordinal);
-    private readonly ILogger _logger = loggerFactory.CreateLogger<KernelStateMachine>();
+    private readonly Lock _createLock = new();
+    private readonly IGpuBinder _binder;
+    private readonly IKernelEventPublisher _events;
+    private readonly TimeProvider _timeProvider;
+    private readonly IOptions<BrokerOptions> _options;
+    private readonly ILeaseStore _store;
+    private readonly ILogger _logger;
+
+    public KernelRegistry(
+        IGpuBinder binder,
+        IKernelEventPublisher events,
+        TimeProvider timeProvider,
+        IOptions<BrokerOptions> options,
+        ILoggerFactory loggerFactory,
+        ILeaseStore? store = null)
+    {
+        _binder = binder;
+        _events = events;
+        _timeProvider = timeProvider;
+        _options = options;
+        _store = store ?? new InMemoryLeaseStore();
+        _logger = loggerFactory.CreateLogger<KernelStateMachine>();
+        foreach (var kernel in _store.Load().Kernels)
+        {
+            _kernels[kernel.KernelId] = Create(kernel.KernelId, kernel.Owner);
+        }
+    }
 
     /// <summary>The kernel's state machine, created for <paramref name="user"/> on first use; null when another user owns it.</summary>
     public KernelStateMachine? GetOrAdd(string kernelId, string user)
     {
-        var kernel = _kernels.GetOrAdd(kernelId, id => new KernelStateMachine(id, user, binder, events, timeProvider, options.Value.IdleTimeout, _logger));
+        var kernel = GetOrCreate(kernelId, user);
         return CanSee(kernel, user) ? kernel : null;
     }
 
@@ -30,8 +54,7 @@ internal sealed class KernelRegistry(
     /// For a service acting on a session it found out about (the shim's <c>cuInit</c>): the kernel, created
     /// for <paramref name="ownerIfNew"/> when the broker has not seen it yet.
     /// </summary>
-    public KernelStateMachine GetOrAddForService(string kernelId, string ownerIfNew) =>
-        _kernels.GetOrAdd(kernelId, id => new KernelStateMachine(id, ownerIfNew, binder, events, timeProvider, options.Value.IdleTimeout, _logger));
+    public KernelStateMachine GetOrAddForService(string kernelId, string ownerIfNew) => GetOrCreate(kernelId, ownerIfNew);
 
     /// <summary>
     /// Hands a live binding the lease table adopted back to its kernel, created Attached when the broker does not
@@ -58,7 +81,7 @@ internal sealed class KernelRegistry(
             lease.Gpu.MemoryTotalMiB,
             WaitSeconds: 0);
         var reason = $"restored: node {lease.NodeId} still holds GPU {lease.Gpu.Index} ({lease.Gpu.DisplayName}), {SlicePlacer.Format(lease.MemoryMiB)} slice, " +
-            $"from before the broker restarted; it goes back to the pool after {options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
+            $"from before the broker restarted; it goes back to the pool after {_options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
         return kernel.TryRestoreAttached(attachment, reason) ? null : $"the kernel is {kernel.Status.State} with another slice";
     }
 
@@ -79,7 +102,17 @@ internal sealed class KernelRegistry(
         }
 
         await kernel.ReleaseAsync("the kernel was shut down", cancellationToken);
-        if (_kernels.TryRemove(new KeyValuePair<string, KernelStateMachine>(kernelId, kernel)))
+        bool removed;
+        lock (_createLock)
+        {
+            removed = _kernels.TryRemove(new KeyValuePair<string, KernelStateMachine>(kernelId, kernel));
+            if (removed)
+            {
+                _store.RemoveKernel(kernelId);
+            }
+        }
+
+        if (removed)
         {
             kernel.Dispose();
         }
@@ -94,6 +127,31 @@ internal sealed class KernelRegistry(
             kernel.Dispose();
         }
     }
+
+    private KernelStateMachine GetOrCreate(string kernelId, string owner)
+    {
+        if (_kernels.TryGetValue(kernelId, out var kernel))
+        {
+            return kernel;
+        }
+
+        lock (_createLock)
+        {
+            if (_kernels.TryGetValue(kernelId, out kernel))
+            {
+                return kernel;
+            }
+
+            // Durable before visible: a kernel someone could have used is never forgotten by a restart.
+            _store.AddKernel(kernelId, owner);
+            kernel = Create(kernelId, owner);
+            _kernels[kernelId] = kernel;
+            return kernel;
+        }
+    }
+
+    private KernelStateMachine Create(string kernelId, string owner) =>
+        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger);
 
     /// <summary>Services (the internal key without a user) see everything; users see their own kernels.</summary>
     internal static bool CanSee(KernelStateMachine kernel, string user) =>

@@ -1,12 +1,15 @@
+using Attach.Broker.Persistence;
 using Attach.Contracts.Pool;
 
 namespace Attach.Broker.Pool;
 
 /// <summary>
 /// Every lease the broker has handed out. Placement and reservation happen under one lock, so two
-/// kernels can never be given the same capacity; capacity is freed only when the agent confirms.
+/// kernels can never be given the same capacity; capacity is freed only when the agent confirms. Every change is
+/// written to the <see cref="ILeaseStore"/> before it is visible, inside the lock, so a broker killed at any point
+/// restarts with every lease it had handed out and an epoch counter that never goes back.
 /// </summary>
-internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
+internal sealed class LeaseTable
 {
     /// <summary>
     /// How long a removed lease is remembered. A heartbeat built before an unbind can arrive after it; a binding it
@@ -20,12 +23,53 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _removed = new(StringComparer.Ordinal);
+    private readonly NodeRegistry _nodes;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILeaseStore _store;
     private long _epoch;
+
+    /// <summary>
+    /// Loads what <paramref name="store"/> holds (nothing without one). A lease still <see cref="LeaseStatus.Binding"/>
+    /// had its bind in flight when the broker stopped, and nobody is left to finish it: it becomes
+    /// <see cref="LeaseStatus.Releasing"/>, keeping its capacity until the agent's next heartbeat says whether it
+    /// holds the slice (then it is unbound) or not (then it is freed).
+    /// </summary>
+    public LeaseTable(NodeRegistry nodes, TimeProvider timeProvider, ILeaseStore? store = null)
+    {
+        _nodes = nodes;
+        _timeProvider = timeProvider;
+        _store = store ?? new InMemoryLeaseStore();
+        var stored = _store.Load();
+        _epoch = stored.Epoch;
+        foreach (var lease in stored.Leases)
+        {
+            if (lease.Status == LeaseStatus.Binding)
+            {
+                _store.SetLeaseStatus(lease.LeaseId, LeaseStatus.Releasing);
+                lease.Status = LeaseStatus.Releasing;
+            }
+
+            _epoch = Math.Max(_epoch, lease.Epoch);
+            _leases[lease.LeaseId] = lease;
+        }
+    }
+
+    /// <summary>The highest epoch handed out or adopted so far; the next lease gets a higher one.</summary>
+    public long LastEpoch
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _epoch;
+            }
+        }
+    }
 
     /// <summary>Places a slice and reserves it (status <see cref="LeaseStatus.Binding"/>), or says why it cannot.</summary>
     public ReservationResult Reserve(string kernelId, string owner, SliceRequest request)
     {
-        var live = nodes.Live();
+        var live = _nodes.Live();
         lock (_lock)
         {
             var placement = SlicePlacer.Place(live, _leases.Values, request);
@@ -45,9 +89,10 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
                 Gpu = placement.Gpu!,
                 MemoryMiB = request.MemoryMiB,
                 ComputePercent = request.ComputePercent,
-                Since = timeProvider.GetUtcNow(),
+                Since = _timeProvider.GetUtcNow(),
                 Status = LeaseStatus.Binding,
             };
+            _store.AddLease(lease);
             _leases.Add(lease.LeaseId, lease);
             return new ReservationResult(lease, null);
         }
@@ -57,8 +102,9 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
     {
         lock (_lock)
         {
-            if (_leases.TryGetValue(leaseId, out var lease))
+            if (_leases.TryGetValue(leaseId, out var lease) && lease.Status != status)
             {
+                _store.SetLeaseStatus(leaseId, status);
                 lease.Status = status;
             }
         }
@@ -69,9 +115,11 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
     {
         lock (_lock)
         {
-            if (_leases.Remove(leaseId))
+            if (_leases.ContainsKey(leaseId))
             {
-                _removed[leaseId] = timeProvider.GetUtcNow();
+                _store.RemoveLease(leaseId);
+                _leases.Remove(leaseId);
+                _removed[leaseId] = _timeProvider.GetUtcNow();
             }
         }
     }
@@ -98,7 +146,7 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
         var confirmed = new List<Lease>();
         var toUnbind = new List<Lease>();
         var adopted = new List<Lease>();
-        var now = timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
             ForgetOldRemovals_NeedsLock(now);
@@ -110,6 +158,7 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
                 }
                 else
                 {
+                    _store.RemoveLease(lease.LeaseId);
                     _leases.Remove(lease.LeaseId);
                     _removed[lease.LeaseId] = now;
                     confirmed.Add(lease);
@@ -134,6 +183,7 @@ internal sealed class LeaseTable(NodeRegistry nodes, TimeProvider timeProvider)
                     Status = removedHere ? LeaseStatus.Releasing : LeaseStatus.Bound,
                 };
                 // Later leases must out-rank every epoch an agent holds, or its fencing would refuse them.
+                _store.AddLease(lease);
                 _epoch = Math.Max(_epoch, binding.Epoch);
                 _leases.Add(lease.LeaseId, lease);
                 (removedHere ? toUnbind : adopted).Add(lease);

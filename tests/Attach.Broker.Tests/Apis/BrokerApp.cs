@@ -42,6 +42,7 @@ internal sealed class BrokerApp(string environment = "Development") : WebApplica
         builder.UseEnvironment(environment);
         builder.UseSetting("Attach:InternalKey", InternalKey);
         builder.UseSetting("Broker:IdleTimeout", "00:05:00");
+        builder.UseSetting("Broker:Store:Kind", "memory");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         builder.ConfigureTestServices(services =>
         {

@@ -1,0 +1,30 @@
+using Attach.Broker.Pool;
+
+namespace Attach.Broker.Persistence;
+
+/// <summary>
+/// Where the broker keeps its leases, its epoch counter and who owns each kernel, so a restart loses none of them.
+/// Writes are synchronous and durable when they return: <see cref="LeaseTable"/> and <see cref="Kernels.KernelRegistry"/>
+/// call them under their own locks, before a change becomes visible. A new backend (PostgreSQL for several brokers)
+/// implements this interface with the same schema.
+/// </summary>
+internal interface ILeaseStore
+{
+    /// <summary>Says what the store is, for logs: "SQLite /var/lib/attach/broker.db", "memory".</summary>
+    string Description { get; }
+
+    /// <summary>Everything stored, read once at startup.</summary>
+    StoredBrokerState Load();
+
+    /// <summary>Adds a lease (or replaces one with the same id) and raises the epoch counter to its epoch.</summary>
+    void AddLease(Lease lease);
+
+    void SetLeaseStatus(string leaseId, LeaseStatus status);
+
+    void RemoveLease(string leaseId);
+
+    /// <summary>Records who owns a kernel; called once, when the broker first sees it.</summary>
+    void AddKernel(string kernelId, string owner);
+
+    void RemoveKernel(string kernelId);
+}
