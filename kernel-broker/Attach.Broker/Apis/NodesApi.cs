@@ -45,6 +45,7 @@ internal static class NodesApi
         if (nodes.Record(heartbeat))
         {
             Log.NodeRegistered(logger, heartbeat.NodeId, heartbeat.Gpus.Count, heartbeat.Backend.Name, heartbeat.Backend.Reason, heartbeat.AgentUrl);
+            _ = agents.WarmUpAsync(heartbeat.AgentUrl);
         }
 
         var reconciled = leases.Reconcile(heartbeat);

@@ -19,6 +19,22 @@ internal sealed class AgentClient(HttpClient http)
             ?? throw new AgentCallException($"the agent at {agentUrl} answered the bind with an empty body");
     }
 
+    /// <summary>
+    /// One cheap call to a newly registered agent (its ledger), so the first GPU cell does not pay for the
+    /// connection and the compilation of this path. Failures are ignored: the next heartbeat tells the story.
+    /// </summary>
+    public async Task WarmUpAsync(Uri agentUrl)
+    {
+        try
+        {
+            using var response = await http.GetAsync(new Uri(agentUrl, "api/v1/bindings"));
+        }
+        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException or TaskCanceledException or ObjectDisposedException)
+        {
+            // Unreachable right now (or the broker is stopping); placement will say so if it still is when a cell needs it.
+        }
+    }
+
     public async Task UnbindSliceAsync(Uri agentUrl, string leaseId, long epoch, CancellationToken cancellationToken)
     {
         var uri = new Uri(agentUrl, $"api/v1/bindings/{Uri.EscapeDataString(leaseId)}?epoch={epoch}");

@@ -153,7 +153,7 @@ public sealed class BrokerRestartReconcileTests : IDisposable
         }
     }
 
-    /// <summary>An agent's bind/unbind API: binds succeed, unbinds answer 204; every request is recorded.</summary>
+    /// <summary>An agent's bind/unbind API: binds succeed, unbinds answer 204; every bind and unbind is recorded.</summary>
     private sealed class FakeAgent : HttpMessageHandler
     {
         private readonly Channel<HttpRequestMessage> _requests = Channel.CreateUnbounded<HttpRequestMessage>();
@@ -188,6 +188,12 @@ public sealed class BrokerRestartReconcileTests : IDisposable
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             HttpResponseMessage response;
+            if (request.Method == HttpMethod.Get)
+            {
+                // The broker's warm-up read of a newly registered agent's ledger: not a bind or an unbind.
+                return new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = JsonContent.Create(Array.Empty<BindingInfo>()) };
+            }
+
             if (request.Method == HttpMethod.Post)
             {
                 var bind = (await request.Content!.ReadFromJsonAsync<BindRequest>(cancellationToken))!;
