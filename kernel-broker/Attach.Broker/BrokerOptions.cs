@@ -22,4 +22,15 @@ internal sealed class BrokerOptions
     /// <summary>An agent not heard from for this long is left out of placement.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan NodeStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Which user a process's uid belongs to, for sessions the broker first hears of from the process shim
+    /// (a kernel VS Code started from the attach kernelspec, a script): uid → user name, e.g.
+    /// <c>Broker__UidOwners__1000=ada</c>. A uid not listed owns its sessions as <c>uid-N</c>.
+    /// </summary>
+    public Dictionary<string, string> UidOwners { get; set; } = [];
+
+    /// <summary>The owner of a new session whose first process runs as <paramref name="uid"/>.</summary>
+    public string OwnerForUid(long uid) =>
+        UidOwners.TryGetValue(uid.ToString(System.Globalization.CultureInfo.InvariantCulture), out var user) && user.Length > 0 ? user : $"uid-{uid}";
 }

@@ -172,8 +172,8 @@ internal static class KernelsApi
             });
         }
 
-        // A session the broker has not seen (a script run through the shim) belongs to the process's user id.
-        var kernel = kernels.GetOrAddForService(kernelId, $"uid-{request.Uid}");
+        // A session the broker has not seen (a script, a kernel an IDE started) belongs to the user of the process's uid.
+        var kernel = kernels.GetOrAddForService(kernelId, options.Value.OwnerForUid(request.Uid));
         if (kernel.Status.Attachment is { } held && held.NodeId != request.NodeId)
         {
             return TypedResults.Ok(new RuntimeAttachDecision(RuntimeAttachStatus.Refused, null, false, null, null,

@@ -20,6 +20,9 @@ internal sealed class BrokerApp(string environment = "Development") : WebApplica
 
     public FakeGpuBinder Binder { get; } = new();
 
+    /// <summary>Extra configuration for one test (key, value).</summary>
+    public IReadOnlyList<(string Key, string Value)> Settings { get; init; } = [];
+
     /// <summary>A client that presents the internal key and, when <paramref name="user"/> is set, acts for that user (as the gateway does).</summary>
     public HttpClient CreateClient(string? user, string? key = InternalKey)
     {
@@ -44,6 +47,10 @@ internal sealed class BrokerApp(string environment = "Development") : WebApplica
         builder.UseSetting("Broker:IdleTimeout", "00:05:00");
         builder.UseSetting("Broker:Store:Kind", "memory");
         builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
         builder.ConfigureTestServices(services =>
         {
             services.RemoveAll<IGpuBinder>();

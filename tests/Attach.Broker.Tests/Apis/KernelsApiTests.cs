@@ -85,6 +85,21 @@ public sealed class KernelsApiTests : IAsyncLifetime
         Assert.Equal(("alice", KernelState.Attached), (session.Owner, session.State));
     }
 
+    [Theory]
+    [InlineData(1000, "alice")]
+    [InlineData(1001, "uid-1001")]
+    public async Task UnregisteredSession_FromTheShim_BelongsToTheUserOfItsUid(long uid, string owner)
+    {
+        await using var app = new BrokerApp { Settings = [("Broker:UidOwners:1000", "alice")] };
+        using var agent = app.CreateClient(user: null);
+
+        using var runtime = await agent.PostAsJsonAsync("/api/v1/kernels/ide-kernel/runtime-attach", new RuntimeAttachRequest("node-a", 4242, uid, uid, null, true));
+        var status = await agent.GetFromJsonAsync<KernelStatus>("/api/v1/kernels/ide-kernel");
+
+        Assert.Equal(HttpStatusCode.OK, runtime.StatusCode);
+        Assert.Equal(owner, status!.Owner);
+    }
+
     [Fact]
     public async Task Execute_GpuCell_AnswersOnceAttachedWithTheSlice()
     {
