@@ -39,9 +39,7 @@ internal static class CliConsole
         _ => $"{(int)span.TotalDays} d {span.Hours} h",
     };
 
-    /// <summary>"20 GiB", "512 MiB".</summary>
+    /// <summary>"20 GiB", "512 MiB"; in tables a reading such as 3000 MiB reads better as "2.9 GiB".</summary>
     public static string MiB(long mib) =>
-        mib >= 1024 && mib % 1024 == 0 ? $"{mib / 1024} GiB"
-        : mib >= 1024 ? $"{mib / 1024.0:0.#} GiB"
-        : $"{mib} MiB";
+        mib >= 1024 && mib % 1024 != 0 ? $"{mib / 1024.0:0.#} GiB" : Attach.Contracts.Pool.MemorySize.Format(mib);
 }

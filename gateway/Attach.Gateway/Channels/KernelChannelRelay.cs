@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Attach.Contracts.Kernels;
+using Attach.Contracts.Pool;
 using Attach.Gateway.Broker;
 using Attach.Gateway.Channels.Protocol;
 using Microsoft.Extensions.Options;
@@ -205,9 +206,7 @@ internal sealed partial class KernelChannelRelay(
     }
 
     internal static string AttachedMessage(AttachmentInfo attached) =>
-        $"attach: GPU {attached.GpuIndex} ({attached.GpuName}), {FormatMiB(attached.SliceMemoryMiB)} slice attached, waited {attached.WaitSeconds:0.00} s\n";
-
-    internal static string FormatMiB(long mib) => mib % 1024 == 0 ? $"{mib / 1024} GiB" : $"{mib} MiB";
+        $"attach: GPU {attached.GpuIndex} ({attached.GpuName}), {MemorySize.Format(attached.SliceMemoryMiB)} slice attached, waited {attached.WaitSeconds:0.00} s\n";
 
     /// <summary>Answers a held cell as a kernel answers a failed one: busy, error, execute_reply(error), idle.</summary>
     private async Task AnswerWithErrorAsync(Connection connection, ReadOnlyMemory<byte> parent, string text, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
 using Attach.Contracts.Kernels;
+using Attach.Contracts.Pool;
 using Microsoft.Extensions.Options;
 
 namespace Attach.Broker.Kernels;
@@ -80,7 +81,7 @@ internal sealed class KernelRegistry : IDisposable
             lease.MemoryMiB,
             lease.Gpu.MemoryTotalMiB,
             WaitSeconds: 0);
-        var reason = $"restored: node {lease.NodeId} still holds GPU {lease.Gpu.Index} ({lease.Gpu.DisplayName}), {SlicePlacer.Format(lease.MemoryMiB)} slice, " +
+        var reason = $"restored: node {lease.NodeId} still holds GPU {lease.Gpu.Index} ({lease.Gpu.DisplayName}), {MemorySize.Format(lease.MemoryMiB)} slice, " +
             $"from before the broker restarted; it goes back to the pool after {_options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
         return kernel.TryRestoreAttached(attachment, reason) ? null : $"the kernel is {kernel.Status.State} with another slice";
     }

@@ -1,5 +1,6 @@
 using Attach.Broker.Pool;
 using Attach.Contracts.Kernels;
+using Attach.Contracts.Pool;
 
 namespace Attach.Broker.Kernels;
 
@@ -230,7 +231,7 @@ internal sealed partial class KernelStateMachine : IDisposable
 
                 TransitionTo_NeedsLock(
                     KernelState.Attached,
-                    $"attached GPU {attachment.GpuIndex} ({attachment.GpuName}), {SlicePlacer.Format(attachment.SliceMemoryMiB)} slice, waited {attachment.WaitSeconds:0.###} s");
+                    $"attached GPU {attachment.GpuIndex} ({attachment.GpuName}), {MemorySize.Format(attachment.SliceMemoryMiB)} slice, waited {attachment.WaitSeconds:0.###} s");
             }
 
             Log.Attached(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, attachment.NodeId, attachment.WaitSeconds * 1000);

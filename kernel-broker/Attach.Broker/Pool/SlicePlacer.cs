@@ -50,11 +50,9 @@ internal static class SlicePlacer
             ? request.NodeId is { } nodeId
                 ? $"node {nodeId} is not registered with the broker (or its agent stopped sending heartbeats): check its attach agent"
                 : "no GPU node is registered with the broker: check that an attach agent is running and can reach the broker"
-            : $"no GPU has {Format(request.MemoryMiB)} and {request.ComputePercent}% of its compute free (largest free: {Format(largestFree)} on {gpuCount} GPUs); try again when a slice is released, or ask for a smaller slice");
+            : $"no GPU has {MemorySize.Format(request.MemoryMiB)} and {request.ComputePercent}% of its compute free (largest free: {MemorySize.Format(largestFree)} on {gpuCount} GPUs); try again when a slice is released, or ask for a smaller slice");
     }
 
-    internal static string Format(long mib) =>
-        mib >= 1024 && mib % 1024 == 0 ? $"{mib / 1024} GiB" : $"{mib} MiB";
 }
 
 /// <summary>Where a slice goes, or why it cannot go anywhere.</summary>

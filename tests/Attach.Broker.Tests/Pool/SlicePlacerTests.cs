@@ -1,4 +1,5 @@
 using Attach.Broker.Pool;
+using Attach.Contracts.Pool;
 using static Attach.Broker.Tests.Pool.PoolBuilders;
 
 namespace Attach.Broker.Tests.Pool;
@@ -140,5 +141,5 @@ public sealed class SlicePlacerTests
     [InlineData(1536, "1536 MiB")]
     [InlineData(512, "512 MiB")]
     public void Format_ShowsWholeGibibytesAsGiB(long mib, string expected) =>
-        Assert.Equal(expected, SlicePlacer.Format(mib));
+        Assert.Equal(expected, MemorySize.Format(mib));
 }
