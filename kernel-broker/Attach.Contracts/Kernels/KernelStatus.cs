@@ -9,6 +9,9 @@ namespace Attach.Contracts.Kernels;
 /// <param name="Since">When the kernel entered <paramref name="State"/>.</param>
 /// <param name="ReleaseAt">When the idle policy will release the slice, if the kernel stays idle.</param>
 /// <param name="Reason">Why the kernel is in this state (the last transition's reason).</param>
+/// <param name="QueuePosition">1-based place in the pool's queue, when Queued.</param>
+/// <param name="EtaSeconds">The broker's estimate of the remaining wait, when Queued and known.</param>
+/// <param name="SuspendedBytes">Device memory kept in host memory, when Suspended.</param>
 public sealed record KernelStatus(
     string KernelId,
     string Owner,
@@ -17,4 +20,7 @@ public sealed record KernelStatus(
     AttachmentInfo? Attachment,
     DateTimeOffset Since,
     DateTimeOffset? ReleaseAt,
-    string Reason);
+    string Reason,
+    int? QueuePosition = null,
+    double? EtaSeconds = null,
+    long? SuspendedBytes = null);
