@@ -5,6 +5,10 @@
 set -euo pipefail
 
 packages=(jupyter-server jupyter-notebook python3-ipykernel)
+# `make test` also drives Debian's Chromium (the browser tests).
+if [ "${1:-}" = "test" ]; then
+  packages+=(chromium)
+fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "attach: the .NET 10 SDK is not installed (dotnet is not on PATH). Install it: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
