@@ -14,6 +14,7 @@ run: deps
 test: native
 	@bash eng/ensure-deps.sh test
 	$(DOTNET) build Attach.sln -c $(CONFIGURATION) -nologo -clp:NoSummary
+	ATTACH_TEST_POSTGRES="$${ATTACH_TEST_POSTGRES:-$$(cat .attach/test-postgres 2>/dev/null)}" \
 	$(DOTNET) test Attach.sln -c $(CONFIGURATION) --no-build -nologo --logger "console;verbosity=normal" --results-directory TestResults
 
 ## build: compile everything

@@ -8,6 +8,8 @@ packages=(jupyter-server jupyter-notebook python3-ipykernel)
 # `make test` also drives Debian's Chromium (the browser tests).
 if [ "${1:-}" = "test" ]; then
   packages+=(chromium)
+  # The broker's store tests run against a real PostgreSQL (eng/start-postgres.sh, below).
+  packages+=(postgresql)
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
@@ -50,5 +52,18 @@ if [ "${1:-}" = "test" ]; then
       exit 1
     fi
     echo "attach: no Docker engine; the container tests will be skipped." >&2
+  fi
+fi
+
+# `make test`: a private PostgreSQL cluster for the broker's store tests; its connection string goes to
+# .attach/test-postgres, which the Makefile passes as ATTACH_TEST_POSTGRES. Outside CI a cluster that cannot start
+# only skips those tests (they say why); under CI it fails here.
+if [ "${1:-}" = "test" ]; then
+  if ! bash "$(dirname "$0")/start-postgres.sh"; then
+    if [ -n "${CI:-}" ]; then
+      echo "attach: CI needs PostgreSQL for the broker's store tests (see above)." >&2
+      exit 1
+    fi
+    echo "attach: no PostgreSQL; the broker's PostgreSQL store tests will be skipped." >&2
   fi
 fi

@@ -33,13 +33,7 @@ internal static class BrokerServiceCollectionExtensions
         services.AddSingleton<GpuWorkDetector>();
         services.AddHostedService<DetectorWarmUp>();
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<ILeaseStore>(sp =>
-        {
-            var store = sp.GetRequiredService<IOptions<StoreOptions>>().Value;
-            return store.Kind == StoreKind.Memory
-                ? new InMemoryLeaseStore()
-                : SqliteLeaseStore.Open(Path.GetFullPath(store.Path, sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
-        });
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StoreOptions>>().Value.Open(sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
         services.AddSingleton<NodeRegistry>();
         services.AddSingleton<LeaseTable>();
         services.AddSingleton<IGpuBinder, GpuBinder>();

@@ -8,4 +8,7 @@ internal enum StoreKind
 
     /// <summary>Nothing survives a restart; the agents' heartbeats are the only way back (tests, demos).</summary>
     Memory,
+
+    /// <summary>A PostgreSQL database (<c>Broker:Store:ConnectionString</c>): the production store.</summary>
+    Postgres,
 }

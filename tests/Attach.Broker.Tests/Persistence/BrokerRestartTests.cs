@@ -15,18 +15,24 @@ using static Attach.Broker.Tests.Pool.PoolBuilders;
 namespace Attach.Broker.Tests.Persistence;
 
 /// <summary>
-/// A broker killed without shutting down, and a new one started over the same SQLite file: the old instance is
-/// abandoned, never disposed or flushed, as a killed process would leave it.
+/// A broker killed without shutting down, and a new one started over the same database: the old instance is
+/// abandoned, never disposed or flushed, as a killed process would leave it. Run for each store
+/// (<see cref="SqliteBrokerRestartTests"/>, <see cref="PostgresBrokerRestartTests"/>).
 /// </summary>
-public sealed class BrokerRestartTests : IDisposable
+public abstract class BrokerRestartTests : IDisposable
 {
     private static readonly GpuInfo A100 = Gpu(0, 80);
     private static readonly GpuInfo H100 = Gpu(1, 80, "H100 80GB");
     private static readonly ClaimsPrincipal Service = new(new ClaimsIdentity([new Claim(ClaimTypes.Name, AttachClaims.ServiceUser)], "test"));
 
-    private readonly TempDatabase _db = new();
+    private readonly TestStore _db;
     private readonly FakeTimeProvider _time = new(Epoch);
     private readonly List<IDisposable> _abandoned = [];
+
+    private protected BrokerRestartTests(TestStore db)
+    {
+        _db = db;
+    }
 
     public void Dispose()
     {
@@ -36,9 +42,10 @@ public sealed class BrokerRestartTests : IDisposable
         }
 
         _db.Dispose();
+        GC.SuppressFinalize(this);
     }
 
-    [Fact]
+    [StoreFact]
     public void Restart_AfterAKill_KeepsEveryLeaseTheCapacityTheyTakeAndEpochsAboveThemAll()
     {
         var before = Start();
@@ -72,7 +79,7 @@ public sealed class BrokerRestartTests : IDisposable
         }
     }
 
-    [Fact]
+    [StoreFact]
     public void Restart_EpochCounter_NeverGoesBackEvenWhenEveryLeaseIsGone()
     {
         var before = Start();
@@ -85,7 +92,7 @@ public sealed class BrokerRestartTests : IDisposable
         Assert.True(Reserve(after, "kernel-2", 10 * GiB).Epoch > lease.Epoch);
     }
 
-    [Fact]
+    [StoreFact]
     public void Restart_BoundLease_GivesItsKernelBackAttachedAndOwnershipSurvives()
     {
         var before = Start();
@@ -104,7 +111,7 @@ public sealed class BrokerRestartTests : IDisposable
         Assert.Equal(KernelState.Detached, after.Kernels.Find("kernel-idle", "grace")!.Status.State);
     }
 
-    [Fact]
+    [StoreFact]
     public void Restart_PendingLeaseTheAgentNeverBound_IsFreedByItsFirstHeartbeat()
     {
         var before = Start();
@@ -132,8 +139,7 @@ public sealed class BrokerRestartTests : IDisposable
     private Broker Start()
     {
         var options = Options.Create(new BrokerOptions());
-        var store = SqliteLeaseStore.Open(_db.Path);
-        _abandoned.Add(store);
+        var store = _db.Open();
         var nodes = new NodeRegistry(_time, options);
         nodes.Record(Heartbeat("node-a", [A100, H100]));
         var leases = new LeaseTable(nodes, _time, store);

@@ -1,5 +1,4 @@
 using Attach.Broker.Kernels;
-using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
 using Attach.Contracts.Kernels;
 using Microsoft.AspNetCore.Hosting;
@@ -9,24 +8,31 @@ using static Attach.Broker.Tests.Pool.PoolBuilders;
 
 namespace Attach.Broker.Tests.Persistence;
 
-/// <summary>The whole broker host over a SQLite file another broker left behind.</summary>
-public sealed class PersistentBrokerAppTests : IDisposable
+/// <summary>The whole broker host over a database another broker left behind, for each store.</summary>
+public abstract class PersistentBrokerAppTests : IDisposable
 {
-    private readonly TempDatabase _db = new();
+    private readonly TestStore _db;
 
-    public void Dispose() => _db.Dispose();
+    private protected PersistentBrokerAppTests(TestStore db)
+    {
+        _db = db;
+    }
 
-    [Fact]
+    public void Dispose()
+    {
+        _db.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [StoreFact]
     public async Task Startup_StoredBoundLease_IsLoadedAndItsKernelIsAttachedBeforeTheFirstRequest()
     {
         var lease = Lease("node-a", Gpu(0, 80), 20 * GiB, owner: "ada", kernelId: "kernel-1");
-        using (var previous = SqliteLeaseStore.Open(_db.Path))
-        {
-            previous.AddKernel("kernel-1", "ada");
-            previous.AddLease(lease);
-        }
+        var previous = _db.Open();
+        previous.AddKernel("kernel-1", "ada");
+        previous.AddLease(lease);
 
-        await using var app = new App(_db.Path);
+        await using var app = new App(_db.Settings);
         using var client = app.CreateClient();
 
         var leases = app.Services.GetRequiredService<LeaseTable>();
@@ -36,14 +42,17 @@ public sealed class PersistentBrokerAppTests : IDisposable
         Assert.Null(app.Services.GetRequiredService<KernelRegistry>().GetOrAdd("kernel-1", "grace"));
     }
 
-    private sealed class App(string path) : WebApplicationFactory<Program>
+    private sealed class App(IReadOnlyList<(string Key, string Value)> store) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseEnvironment("Development");
             builder.UseSetting("Attach:InternalKey", "test-internal-key-0123456789abcdefghijkl");
-            builder.UseSetting("Broker:Store:Kind", "sqlite");
-            builder.UseSetting("Broker:Store:Path", path);
+            foreach (var (key, value) in store)
+            {
+                builder.UseSetting(key, value);
+            }
+
             builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
         }
     }

@@ -9,33 +9,33 @@ namespace Attach.Broker.Tests.Persistence;
 
 /// <summary>
 /// Thousands of random reservations, binds (some failing, some cut off by a kill), releases, heartbeats and broker
-/// kills over one SQLite file, against a model of the agents' ledgers: no GPU is ever over-allocated, no binding an
+/// kills over one database (each store: <see cref="SqliteRandomizedRestartTests"/>, <see cref="PostgresRandomizedRestartTests"/>), against a model of the agents' ledgers: no GPU is ever over-allocated, no binding an
 /// agent holds is unknown to the broker, and epochs only grow.
 /// </summary>
-public sealed class RandomizedRestartTests : IDisposable
+public abstract class RandomizedRestartTests : IDisposable
 {
     private const int Operations = 3000;
     private static readonly GpuInfo[] Gpus = [Gpu(0, 80), Gpu(1, 40, "A100 40GB")];
     private static readonly string[] NodeIds = ["node-a", "node-b"];
 
-    private readonly TempDatabase _db = new();
+    private readonly TestStore _db;
     private readonly FakeTimeProvider _time = new(Epoch);
-    private readonly List<IDisposable> _abandoned = [];
 
     /// <summary>What each agent holds, by lease id: what it would report in its heartbeat.</summary>
     private readonly Dictionary<string, Lease> _ledger = new(StringComparer.Ordinal);
 
-    public void Dispose()
+    private protected RandomizedRestartTests(TestStore db)
     {
-        foreach (var store in _abandoned)
-        {
-            store.Dispose();
-        }
-
-        _db.Dispose();
+        _db = db;
     }
 
-    [Theory]
+    public void Dispose()
+    {
+        _db.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [StoreTheory]
     [InlineData(1)]
     [InlineData(20250101)]
     public void RandomOperationsWithKills_NeverOverAllocateLoseALeaseOrReuseAnEpoch(int seed)
@@ -142,11 +142,10 @@ public sealed class RandomizedRestartTests : IDisposable
         Assert.All(_ledger.Keys, id => Assert.Contains(id, known));
     }
 
-    /// <summary>A new broker over the same file; the previous one is abandoned as a killed process leaves it.</summary>
+    /// <summary>A new broker over the same database; the previous one is abandoned as a killed process leaves it.</summary>
     private LeaseTable Start()
     {
-        var store = SqliteLeaseStore.Open(_db.Path);
-        _abandoned.Add(store);
+        var store = _db.Open();
         var nodes = new NodeRegistry(_time, Options.Create(new BrokerOptions()));
         foreach (var nodeId in NodeIds)
         {

@@ -1,21 +1,24 @@
+using System.Data.Common;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 
 namespace Attach.Broker.Persistence;
 
 /// <summary>
-/// The schema, as an ordered list of scripts: script <c>n</c> (from 1) takes the database to version <c>n</c>.
-/// Scripts are only ever appended, never edited: a database records in <c>schema_version</c> which ones it has.
+/// The schema, as one ordered list of migrations that every store runs: migration <c>n</c> (from 1) takes the
+/// database to version <c>n</c>. Each is written once, with the few type names that differ taken from the
+/// <see cref="SqlDialect"/>, so SQLite and PostgreSQL always hold the same tables and columns. Migrations are only
+/// ever appended, never edited: a database records in <c>schema_version</c> which ones it has.
 /// </summary>
-internal static class SqliteMigrations
+internal static class StoreMigrations
 {
-    public static readonly IReadOnlyList<string> Scripts =
+    public static readonly IReadOnlyList<Func<SqlDialect, string>> Scripts =
     [
         // 1: leases, the epoch counter (fencing: epochs never go back, even when every lease is gone) and kernel owners.
-        """
+        // Rendered for SQLite this is, type for type, the script the first SQLite-only broker applied.
+        d => $"""
         CREATE TABLE leases (
             lease_id TEXT NOT NULL PRIMARY KEY,
-            epoch INTEGER NOT NULL,
+            epoch {d.BigInt} NOT NULL,
             kernel_id TEXT NOT NULL,
             owner TEXT NOT NULL,
             node_id TEXT NOT NULL,
@@ -23,9 +26,9 @@ internal static class SqliteMigrations
             gpu_index INTEGER NOT NULL,
             gpu_uuid TEXT NOT NULL,
             gpu_model TEXT NOT NULL,
-            gpu_memory_total_mib INTEGER NOT NULL,
+            gpu_memory_total_mib {d.BigInt} NOT NULL,
             gpu_simulated INTEGER NOT NULL,
-            memory_mib INTEGER NOT NULL,
+            memory_mib {d.BigInt} NOT NULL,
             compute_percent INTEGER NOT NULL,
             status TEXT NOT NULL CHECK (status IN ('Binding', 'Bound', 'Releasing')),
             since TEXT NOT NULL
@@ -33,7 +36,7 @@ internal static class SqliteMigrations
         CREATE INDEX leases_by_node ON leases (node_id);
         CREATE TABLE epoch_counter (
             id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
-            value INTEGER NOT NULL
+            value {d.BigInt} NOT NULL
         );
         INSERT INTO epoch_counter (id, value) VALUES (1, 0);
         CREATE TABLE kernels (
@@ -50,12 +53,15 @@ internal static class SqliteMigrations
     /// Brings the database to <see cref="Latest"/> in one transaction; running it again changes nothing.
     /// Refuses a database a newer broker wrote, rather than guess at a schema it does not know.
     /// </summary>
+    /// <param name="connection">An open connection to the database.</param>
+    /// <param name="dialect">The database's dialect.</param>
+    /// <param name="description">The store as logs name it (never with a password).</param>
     /// <returns>The version the database had before.</returns>
-    public static int Apply(SqliteConnection connection, string description)
+    public static int Apply(DbConnection connection, SqlDialect dialect, string description)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        // IMMEDIATE: a second broker on the same file waits here instead of migrating at the same time.
-        using var transaction = connection.BeginTransaction(deferred: false);
+        ArgumentNullException.ThrowIfNull(dialect);
+        using var transaction = dialect.BeginMigration(connection);
         Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)");
         using var read = connection.CreateCommand();
         read.Transaction = transaction;
@@ -65,16 +71,16 @@ internal static class SqliteMigrations
         {
             throw new InvalidOperationException(
                 $"The broker's store {description} has schema version {current}, but this broker knows versions up to {Latest}: " +
-                "a newer broker wrote it. Run that broker version, or point Broker:Store:Path at another file.");
+                $"a newer broker wrote it. Run that broker version, or point {dialect.LocationSetting} elsewhere.");
         }
 
         for (var version = current + 1; version <= Latest; version++)
         {
-            Execute(connection, transaction, Scripts[version - 1]);
+            Execute(connection, transaction, Scripts[version - 1](dialect));
             using var record = connection.CreateCommand();
             record.Transaction = transaction;
-            record.CommandText = "INSERT INTO schema_version (version, applied_at) VALUES ($version, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))";
-            record.Parameters.AddWithValue("$version", version);
+            record.CommandText = $"INSERT INTO schema_version (version, applied_at) VALUES (@version, {dialect.UtcNowText})";
+            SqlLeaseStore.AddParameter(record, "@version", version);
             record.ExecuteNonQuery();
         }
 
@@ -82,7 +88,7 @@ internal static class SqliteMigrations
         return current;
     }
 
-    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    private static void Execute(DbConnection connection, DbTransaction transaction, string sql)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
