@@ -1,6 +1,7 @@
 using Attach.Broker;
 using Attach.Broker.Apis;
 using Attach.Broker.Hubs;
+using Attach.Broker.Metrics;
 using Attach.Contracts.Hubs;
 using Attach.ServiceDefaults.Logging;
 using Attach.ServiceDefaults.Security;
@@ -9,6 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddAttachLogging("broker");
 builder.AddInternalKeyAuthentication();
 builder.AddBroker();
+builder.AddBrokerMetrics();
 
 var app = builder.Build();
 app.UseExceptionHandler();
@@ -18,6 +20,7 @@ app.UseAuthorization();
 app.MapKernelsApi();
 app.MapPoolApi();
 app.MapNodesApi();
+app.MapBrokerMetrics();
 app.MapHub<AttachHub>(AttachHubProtocol.Path);
 app.Run();
 
