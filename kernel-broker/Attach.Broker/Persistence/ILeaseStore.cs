@@ -5,8 +5,9 @@ namespace Attach.Broker.Persistence;
 /// <summary>
 /// Where the broker keeps its leases, its epoch counter and who owns each kernel, so a restart loses none of them.
 /// Writes are synchronous and durable when they return: <see cref="LeaseTable"/> and <see cref="Kernels.KernelRegistry"/>
-/// call them under their own locks, before a change becomes visible. A new backend (PostgreSQL for several brokers)
-/// implements this interface with the same schema.
+/// call them under their own locks, before a change becomes visible. SQLite and PostgreSQL implement it once, in
+/// <see cref="SqlLeaseStore"/>, over the same schema (<see cref="StoreMigrations"/>); a new SQL backend adds a
+/// <see cref="SqlDialect"/>, not new queries.
 /// </summary>
 internal interface ILeaseStore
 {

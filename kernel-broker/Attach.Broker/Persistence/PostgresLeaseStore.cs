@@ -9,7 +9,9 @@ namespace Attach.Broker.Persistence;
 /// commits before returning (PostgreSQL's default <c>synchronous_commit=on</c>: durable on the server's disk), so
 /// a broker killed at any point leaves nothing half-written and a restarted one reads back every lease. A dropped
 /// connection is replaced by the pool on the next write; a write that fails throws, and the caller's change does
-/// not become visible, exactly as with SQLite.
+/// not become visible, exactly as with SQLite. Each write is a round trip made under the lease table's lock, so
+/// placement decisions are bounded by the server's commit latency. One broker per database: nothing yet stops a
+/// second one from handing out the same capacity (DESIGN.md's leader election by advisory lock is not built).
 /// </summary>
 internal sealed class PostgresLeaseStore : SqlLeaseStore, IDisposable
 {
