@@ -22,6 +22,7 @@ internal sealed class ConsolidationSimulator
     private readonly PriorityQueue<Event, (double Time, long Sequence)> _events = new();
     private readonly Dictionary<string, KernelRun> _kernels = new(StringComparer.Ordinal);
     private readonly List<double> _waits = [];
+    private readonly List<string> _placed = [];
     private readonly int _gpus;
     private long _sequence;
     private double _now;
@@ -163,7 +164,9 @@ internal sealed class ConsolidationSimulator
         var (memory, compute) = SliceOf(run);
         _attachRequests++;
         run.State = KernelState.Queued;
-        if (_scheduler.Submit(run.Id, run.Developer.Developer, memory, compute))
+        _placed.Clear();
+        var placedNow = _scheduler.Submit(run.Id, run.Developer.Developer, memory, compute, _placed);
+        if (placedNow)
         {
             Placed(run);
         }
@@ -171,10 +174,25 @@ internal sealed class ConsolidationSimulator
         {
             _queued++;
         }
+
+        PlaceAll();
+    }
+
+    private void PlaceAll()
+    {
+        foreach (var placedId in _placed.ToList())
+        {
+            Placed(_kernels[placedId]);
+        }
     }
 
     private void Placed(KernelRun run)
     {
+        if (run.State != KernelState.Queued)
+        {
+            throw new InvalidOperationException($"the scheduler placed {run.Id}, which is {run.State}, not waiting");
+        }
+
         var resume = run.Resume ? Parameters.ResumeSeconds(run.Session.UsedMemoryBytes) : 0;
         run.State = KernelState.Held;
         run.HeldSince = _now;
@@ -239,10 +257,9 @@ internal sealed class ConsolidationSimulator
         var (memory, _) = SliceOf(run);
         _heldGpuSeconds += (_now - run.HeldSince) * memory / Parameters.GpuMemoryMiB;
         run.State = after;
-        foreach (var placedId in _scheduler.Release(run.Id))
-        {
-            Placed(_kernels[placedId]);
-        }
+        _placed.Clear();
+        _scheduler.Release(run.Id, _placed);
+        PlaceAll();
     }
 
     private (long MemoryMiB, int ComputePercent) SliceOf(KernelRun run) =>

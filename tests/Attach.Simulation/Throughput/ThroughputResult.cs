@@ -3,6 +3,7 @@ namespace Attach.Simulation.Throughput;
 /// <summary>What the throughput run measured: decisions (submit and release calls) per second on one thread, and the process's memory.</summary>
 internal sealed record ThroughputResult(
     string Scheduler,
+    string Scenario,
     int Gpus,
     int Kernels,
     int InitialPlaced,
