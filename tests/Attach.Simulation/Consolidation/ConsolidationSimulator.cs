@@ -22,6 +22,7 @@ internal sealed class ConsolidationSimulator
     private readonly PriorityQueue<Event, (double Time, long Sequence)> _events = new();
     private readonly Dictionary<string, KernelRun> _kernels = new(StringComparer.Ordinal);
     private readonly List<double> _waits = [];
+    private readonly List<double> _attachWaits = [];
     private readonly List<string> _placed = [];
     private readonly int _gpus;
     private long _sequence;
@@ -66,7 +67,7 @@ internal sealed class ConsolidationSimulator
             throw new InvalidOperationException($"the simulation ended with {stuck.Id} {stuck.State}: a queued kernel was never placed");
         }
 
-        return new ConsolidationResult(_policy, _gpus, _waits, _attachRequests, _queued, _suspends, _heldGpuSeconds / 3600, _now / 3600);
+        return new ConsolidationResult(_policy, _gpus, _waits, _attachWaits, _attachRequests, _queued, _suspends, _heldGpuSeconds / 3600, _now / 3600);
     }
 
     private KernelRun NewRun(DeveloperDay developer, int sessionIndex)
@@ -198,6 +199,7 @@ internal sealed class ConsolidationSimulator
         run.HeldSince = _now;
         run.Busy = true;
         _waits.Add(_now - run.CellRequestedAt + resume);
+        _attachWaits.Add(_now - run.CellRequestedAt + resume);
         Schedule(_now + resume + run.Session.Cells[run.NextCell].DurationSeconds, EventKind.CellEnd, run, 0);
     }
 

@@ -12,6 +12,7 @@ internal static class ConsolidationSweep
         ArgumentNullException.ThrowIfNull(days);
         var results = days.Select(day => new ConsolidationSimulator(day, policy, gpus, schedulerFactory).Run()).ToList();
         var waits = results.SelectMany(r => r.GpuCellWaits).Order().ToList();
+        var attaches = results.SelectMany(r => r.AttachWaits).Order().ToList();
         return new SweepPoint(
             policy,
             results[0].Gpus,
@@ -21,6 +22,7 @@ internal static class ConsolidationSweep
             Percentiles.OfSorted(waits, 99),
             waits[^1],
             waits.Count(w => w > 10) / (double)waits.Count,
+            attaches.Count == 0 ? 0 : Percentiles.OfSorted(attaches, 95),
             results.Sum(r => r.AttachRequests),
             results.Sum(r => r.QueuedRequests),
             results.Sum(r => r.Suspends),

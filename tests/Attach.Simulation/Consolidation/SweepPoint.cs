@@ -10,6 +10,7 @@ internal sealed record SweepPoint(
     double P99Seconds,
     double MaxSeconds,
     double ShareWaitingOver10Seconds,
+    double AttachP95Seconds,
     int AttachRequests,
     int QueuedRequests,
     int Suspends,

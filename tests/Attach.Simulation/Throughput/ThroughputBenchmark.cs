@@ -76,16 +76,25 @@ internal static class ThroughputBenchmark
         }
 
         var initialPlaced = held.Count;
+        long submits = 0, releases = 0, submitTicks = 0, releaseTicks = 0;
         while (done < decisions && Stopwatch.GetElapsedTime(started) < limit)
         {
             clock.Advance(TimeSpan.FromMilliseconds(10));
             var k = held[random.Next(held.Count)];
             Unhold(k);
             done++;
+            var t0 = Stopwatch.GetTimestamp();
             scheduler.Release(ids[k], placedNow);
+            var t1 = Stopwatch.GetTimestamp();
             TakePlaced();
             done++;
-            if (scheduler.Submit(ids[k], users[k % users.Length], slice[k].MemoryMiB, slice[k].Compute, placedNow))
+            var t2 = Stopwatch.GetTimestamp();
+            var placedAtOnce = scheduler.Submit(ids[k], users[k % users.Length], slice[k].MemoryMiB, slice[k].Compute, placedNow);
+            submitTicks += Stopwatch.GetTimestamp() - t2;
+            releaseTicks += t1 - t0;
+            submits++;
+            releases++;
+            if (placedAtOnce)
             {
                 placements++;
                 MarkHeld(k);
@@ -96,6 +105,7 @@ internal static class ThroughputBenchmark
 
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var (rss, peak) = ProcessMemory.Read();
-        return new ThroughputResult(scheduler.Name, slices.Length > 1 ? "contended: mixed 10/20/40/80 GiB slices, most kernels wait" : "uncontended: 8 GiB slices, all fit, nothing waits", gpus, kernels, initialPlaced, done, placements, seconds, done / seconds, kernels - held.Count, rss, peak, GC.GetTotalMemory(forceFullCollection: false));
+        return new ThroughputResult(scheduler.Name, slices.Length > 1 ? "contended: mixed 10/20/40/80 GiB slices, most kernels wait" : "uncontended: 8 GiB slices, all fit, nothing waits", gpus, kernels, initialPlaced, done, placements, seconds, done / seconds,
+            submitTicks * 1e6 / Stopwatch.Frequency / submits, releaseTicks * 1e6 / Stopwatch.Frequency / releases, kernels - held.Count, rss, peak, GC.GetTotalMemory(forceFullCollection: false));
     }
 }

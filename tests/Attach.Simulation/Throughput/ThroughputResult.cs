@@ -11,6 +11,8 @@ internal sealed record ThroughputResult(
     long Placements,
     double Seconds,
     double DecisionsPerSecond,
+    double MicrosecondsPerSubmit,
+    double MicrosecondsPerRelease,
     int QueueAtEnd,
     long RssBytes,
     long PeakRssBytes,
