@@ -29,6 +29,7 @@ native:
 bench: deps
 	$(DOTNET) build tests/Attach.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
 	$(DOTNET) run --project tests/Attach.Benchmarks -c Release --no-build -- $(CELLS)
+	$(DOTNET) run --project tests/Attach.Simulation -c Release -v quiet
 
 ## lint: formatting and analyzers (warnings are errors)
 lint:

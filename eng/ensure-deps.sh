@@ -11,6 +11,8 @@ if [ "${1:-}" = "test" ]; then
   # The broker's store tests run against a real PostgreSQL (eng/start-postgres.sh, below).
   packages+=(postgresql)
 fi
+# `make bench` draws docs/images/consolidation.png (ScottPlot on SkiaSharp): it needs a font on disk.
+packages+=(fonts-dejavu-core)
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "attach: the .NET 10 SDK is not installed (dotnet is not on PATH). Install it: https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
