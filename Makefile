@@ -43,6 +43,7 @@ lint:
 clean:
 	$(DOTNET) clean Attach.sln -nologo -v quiet
 	rm -rf .attach TestResults
+	rm -rf notebook-extension/lib notebook-extension/labextension notebook-extension/lab-app/build notebook-extension/.build-stamp notebook-extension/tsconfig.tsbuildinfo
 	$(MAKE) -C attach-agent/native clean
 
 deps:

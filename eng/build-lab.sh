@@ -28,10 +28,9 @@ if [ ! -f .build-stamp ] || [ "$(cat .build-stamp)" != "$stamp" ] \
     echo "attach: npm ci (notebook-extension, lab-app)…"
     npm ci --no-audit --no-fund --loglevel=error
   fi
-  echo "attach: building the JupyterLab extension…"
-  npm run --silent build
-  echo "attach: building the JupyterLab front end (webpack)…"
-  npm run --silent build:app >/dev/null
+  log="$ext/.build.log"
+  echo "attach: building the JupyterLab extension and the JupyterLab front end (tsc, webpack)…"
+  { npm run --silent build && npm run --silent build:app; } >"$log" 2>&1 || { cat "$log" >&2; echo "attach: the JupyterLab build failed (above)." >&2; exit 1; }
   echo "$stamp" > .build-stamp
   echo "attach: JupyterLab extension and front end built in $((SECONDS - start)) s."
 fi

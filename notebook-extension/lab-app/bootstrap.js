@@ -7,7 +7,10 @@ import './build/style.js';
 
 const bundled = [
   import('@jupyterlab/application-extension'),
-  import('@jupyterlab/apputils-extension'),
+  // Not the "notified about official Jupyter news?" prompt: this front end fetches nothing from the internet.
+  import('@jupyterlab/apputils-extension').then(module => ({
+    default: pluginsOf(module).filter(({ id }) => id !== '@jupyterlab/apputils-extension:announcements')
+  })),
   import('@jupyterlab/codemirror-extension'),
   import('@jupyterlab/completer-extension'),
   import('@jupyterlab/console-extension'),

@@ -199,10 +199,10 @@ export function noticeFor(previous: IKernelStatus | null, next: IKernelStatus): 
   }
   if (next.state === 'Suspended' && previous.state !== 'Suspended') {
     const kept = next.suspendedBytes != null ? formatBytes(next.suspendedBytes) : 'GPU memory';
-    return { kind: 'info', message: `GPU released (${next.reason}); ${kept} kept in host memory.` };
+    return { kind: 'info', message: `GPU released (${withoutPrefix(next.reason, 'released').replace(/\.$/, '')}); ${kept} kept in host memory.` };
   }
   if (next.state === 'Detached' && (previous.state === 'Attached' || previous.state === 'Releasing')) {
-    return { kind: 'info', message: `GPU released: ${next.reason}.` };
+    return { kind: 'info', message: `GPU released: ${withoutPrefix(next.reason, 'released')}` };
   }
   if (next.state === 'Queued') {
     const position = next.queuePosition ?? 0;
@@ -221,4 +221,10 @@ export function noticeFor(previous: IKernelStatus | null, next: IKernelStatus): 
 
 function etaText(status: IKernelStatus): string {
   return status.etaSeconds != null ? `, ETA ${formatDuration(status.etaSeconds)}` : '';
+}
+
+/** The broker's reasons often start with the state's own word ("released: idle for 5 min"); say it once. */
+function withoutPrefix(reason: string, word: string): string {
+  const rest = reason.startsWith(`${word}:`) ? reason.slice(word.length + 1).trim() : reason;
+  return /[.!?]$/.test(rest) ? rest : `${rest}.`;
 }

@@ -65,6 +65,8 @@ export class AttachStatusItem extends Widget {
 
   private _openPanel(): void {
     if (this._panel && !this._panel.isDisposed) {
+      // A second click closes it.
+      this._panel.dispose();
       return;
     }
     const panel = new AttachPanel(this._api);

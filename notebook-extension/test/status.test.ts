@@ -82,6 +82,9 @@ describe('notifications', () => {
     expect(noticeFor(attached(), status({ state: 'Detached', reason: 'idle for 5 min' }))?.message).toBe(
       'GPU released: idle for 5 min.'
     );
+    expect(
+      noticeFor(attached(), status({ state: 'Detached', reason: 'released: idle for 8 s; the slice is back in the pool' }))?.message
+    ).toBe('GPU released: idle for 8 s; the slice is back in the pool.');
     expect(noticeFor(status({ state: 'Resuming' }), attached())?.kind).toBe('info');
     expect(noticeFor(status({ state: 'Resuming' }), attached())?.message).toMatch(/^GPU resumed/);
   });
