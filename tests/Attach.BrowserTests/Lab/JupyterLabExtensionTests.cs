@@ -54,7 +54,9 @@ public sealed class JupyterLabExtensionTests
 
         // Idle: the broker releases the slice after the idle timeout; the item and a notification say so.
         await Expect(item).ToHaveTextAsync(Pattern("^GPU: (detached|released, .* kept)$"), new() { Timeout = 60_000 });
-        await Expect(page.Locator(".Toastify__toast").Filter(new() { HasText = "GPU released" })).ToHaveCountAsync(1);
+        var released = page.Locator(".Toastify__toast").Filter(new() { HasText = "GPU released" });
+        await Expect(released).ToHaveCountAsync(1);
+        await Expect(released).ToBeInViewportAsync(new() { Ratio = 1 });
         await Chromium.ScreenshotAsync(page, "lab-released");
     }
 

@@ -108,9 +108,24 @@ internal sealed class LabFrontEnd : IAsyncDisposable
         await Expect(cell.Locator(".cm-editor.cm-focused")).ToHaveCountAsync(1);
         await page.Keyboard.TypeAsync(code);
         await Expect(cell.Locator(".cm-content")).ToContainTextAsync(code.Split('\n')[0]);
-        await panel.Locator(".jp-Toolbar [data-command='notebook:run-cell-and-select-next']").ClickAsync();
-        // Sent: the prompt says [*] while it runs, then its execution count.
-        await Expect(cell.Locator(".jp-InputPrompt")).Not.ToHaveTextAsync(Pattern(@"^\[ \]:$"));
+        var run = panel.Locator(".jp-Toolbar [data-command='notebook:run-cell-and-select-next']");
+        await run.ClickAsync();
+
+        // Sent: the prompt says [*] while it runs, then its execution count. On a loaded machine JupyterLab may
+        // not yet count the started kernel as the notebook's and ask which kernel to use; answer as a user would.
+        var sent = cell.Locator(".jp-InputPrompt").Filter(new() { HasNotTextRegex = Pattern(@"^\[ \]:$") });
+        var selectKernel = page.Locator(".jp-Dialog").Filter(new() { HasText = "Select Kernel" });
+        await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1);
+        if (await selectKernel.CountAsync() > 0)
+        {
+            await selectKernel.Locator("button.jp-mod-accept").ClickAsync();
+            await Expect(selectKernel).ToHaveCountAsync(0);
+            await WaitForKernelAsync(page);
+            await cell.Locator(".jp-InputPrompt").ClickAsync();
+            await panel.Locator(".jp-Toolbar [data-command='notebook:run-cell']").Or(run).First.ClickAsync();
+        }
+
+        await Expect(sent).ToHaveCountAsync(1);
     }
 
     /// <summary>The text of the active notebook's cell outputs so far.</summary>
@@ -143,6 +158,7 @@ internal sealed class LabFrontEnd : IAsyncDisposable
         }
 
         await Chromium.DisposeAsync();
+        await File.WriteAllTextAsync(Path.Combine(Chromium.ScreenshotDirectory, "lab-last.log"), Deployment.AllOutput());
         await Deployment.DisposeAsync();
         try
         {
