@@ -4,15 +4,16 @@ CONFIGURATION ?= Debug
 CELLS ?= 200
 DOTNET ?= dotnet
 
-.PHONY: run test build native bench lint clean deps
+.PHONY: run test build native lab bench lint clean deps
 
 ## run: set up and start the embedded default (gateway, broker, agent, Jupyter) and print the URL
-run: deps
+run: deps lab
 	@bash eng/run-embedded.sh
 
 ## test: set up and run every test (unit, and integration against a real Jupyter Server and Docker engine)
 test: native
 	@bash eng/ensure-deps.sh test
+	@bash eng/build-lab.sh test
 	$(DOTNET) build Attach.sln -c $(CONFIGURATION) -nologo -clp:NoSummary
 	ATTACH_TEST_POSTGRES="$${ATTACH_TEST_POSTGRES:-$$(cat .attach/test-postgres 2>/dev/null)}" \
 	$(DOTNET) test Attach.sln -c $(CONFIGURATION) --no-build -nologo --logger "console;verbosity=normal" --results-directory TestResults
@@ -24,6 +25,10 @@ build: native
 ## native: the process shim libattach.so (C) and the fakes its tests run against (attach-agent/native)
 native:
 	$(MAKE) -C attach-agent/native all fixtures
+
+## lab: the JupyterLab extension (notebook-extension/labextension) and the JupyterLab front end it runs in (npm ci, tsc, webpack)
+lab:
+	@bash eng/build-lab.sh
 
 ## bench: benchmarks (figures printed and written to docs/benchmarks.md)
 bench: deps
@@ -40,6 +45,7 @@ lint:
 clean:
 	$(DOTNET) clean Attach.sln -nologo -v quiet
 	rm -rf .attach TestResults
+	rm -rf notebook-extension/lib notebook-extension/labextension notebook-extension/lab-app/build notebook-extension/.build-stamp notebook-extension/tsconfig.tsbuildinfo
 	$(MAKE) -C attach-agent/native clean
 
 deps:

@@ -5,6 +5,8 @@
 set -euo pipefail
 
 packages=(jupyter-server jupyter-notebook python3-ipykernel)
+# The JupyterLab front end (notebook-extension/lab-app) is served by Debian's jupyterlab-server.
+packages+=(python3-jupyterlab-server)
 # `make test` also drives Debian's Chromium (the browser tests).
 if [ "${1:-}" = "test" ]; then
   packages+=(chromium)
@@ -38,8 +40,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Debian's Jupyter runs on Debian's Python, whatever python3 is first on PATH.
-/usr/bin/python3 -c 'import jupyter_server, notebook, ipykernel' 2>/dev/null || {
-  echo "attach: /usr/bin/python3 cannot import jupyter_server, notebook and ipykernel; reinstall: apt-get install --reinstall ${packages[*]}" >&2
+/usr/bin/python3 -c 'import jupyter_server, notebook, ipykernel, jupyterlab_server' 2>/dev/null || {
+  echo "attach: /usr/bin/python3 cannot import jupyter_server, notebook, ipykernel and jupyterlab_server; reinstall: apt-get install --reinstall ${packages[*]}" >&2
   exit 1
 }
 

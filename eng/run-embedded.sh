@@ -75,8 +75,23 @@ if [ -n "${ATTACH_AGENT_SOCKET:-}" ]; then export Agent__Shim__SocketPath="$ATTA
 start agent env Agent__BrokerUrl="http://127.0.0.1:$broker_port/" Agent__AdvertisedUrl="http://127.0.0.1:$agent_port/" \
   Agent__StateDirectory="$state/agent" \
   dotnet "$(bin attach-agent/Attach.Agent)" --urls "http://127.0.0.1:$agent_port"
-start jupyter env PATH="/usr/bin:$PATH" "$py" -m notebook --no-browser --allow-root --ip=127.0.0.1 --port="$jupyter_port" \
-  --port-retries=0 --NotebookApp.token="$jupyter_token" --NotebookApp.notebook_dir="$notebooks"
+# The default UI is JupyterLab 4 (notebook-extension/lab-app, built by `make lab`) with the Attach extension,
+# installed as users install a prebuilt labextension: copied into a share/jupyter/labextensions folder.
+# ATTACH_UI=notebook6 starts Debian's Notebook 6 instead.
+ui=${ATTACH_UI:-lab}
+if [ "$ui" = "notebook6" ]; then
+  start jupyter env PATH="/usr/bin:$PATH" "$py" -m notebook --no-browser --allow-root --ip=127.0.0.1 --port="$jupyter_port" \
+    --port-retries=0 --NotebookApp.token="$jupyter_token" --NotebookApp.notebook_dir="$notebooks"
+else
+  [ -f "$root/notebook-extension/lab-app/build/bundle.js" ] && [ -f "$root/notebook-extension/labextension/package.json" ] \
+    || { echo "attach: the JupyterLab front end is not built; run \`make lab\` (make run does), or ATTACH_UI=notebook6." >&2; exit 1; }
+  rm -rf "$state/jupyter/labextensions/attach-jupyterlab"
+  mkdir -p "$state/jupyter/labextensions"
+  cp -r "$root/notebook-extension/labextension" "$state/jupyter/labextensions/attach-jupyterlab"
+  start jupyter env PATH="/usr/bin:$PATH" JUPYTER_PATH="$state/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}" \
+    "$py" "$root/notebook-extension/lab-app/attach_lab.py" --no-browser --allow-root --ip=127.0.0.1 --port="$jupyter_port" \
+    --port-retries=0 --ServerApp.token="$jupyter_token" --ServerApp.root_dir="$notebooks"
+fi
 start gateway env Gateway__JupyterUrl="http://127.0.0.1:$jupyter_port/" Gateway__JupyterToken="$jupyter_token" \
   Gateway__BrokerUrl="http://127.0.0.1:$broker_port/" Gateway__Token="$token" Gateway__User="${USER:-developer}" \
   Gateway__KeysDirectory="$state/keys" \
@@ -126,7 +141,8 @@ cat <<MSG
 
   Open:   http://127.0.0.1:$gateway_port/?token=$token
 
-  Try samples/notebooks/attach-demo.ipynb: a GPU cell attaches a slice before it runs.
+  Try samples/notebooks/attach-demo.ipynb: a GPU cell attaches a slice before it runs; the status bar
+  shows the kernel's GPU (click it for details, Release now and the next slice size).
   Logs:   $logs/   (broker, agent, gateway and jupyter; the service logs follow below)
   Stop:   Ctrl-C
 

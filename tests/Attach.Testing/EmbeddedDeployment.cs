@@ -35,6 +35,18 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
     /// <summary>Which Jupyter server runs behind the gateway.</summary>
     public JupyterFlavor Flavor { get; init; } = JupyterFlavor.JupyterServer;
 
+    /// <summary>
+    /// When set (Flavor must be JupyterServer), Jupyter is the JupyterLab 4 front end of notebook-extension/lab-app
+    /// (a jupyterlab-server app on jupyter_server) started from this script, serving /lab. Null: plain jupyter_server.
+    /// </summary>
+    public string? JupyterLabApp { get; init; }
+
+    /// <summary>
+    /// Extra Jupyter data folders (JUPYTER_PATH) for the Jupyter process: a labextension copied into
+    /// <c>{folder}/labextensions/</c> is loaded by the JupyterLab front end.
+    /// </summary>
+    public string? JupyterDataPath { get; init; }
+
     /// <summary>The folder the Jupyter server serves notebooks from.</summary>
     public string NotebookDirectory => _notebookDir;
 
@@ -60,16 +72,24 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
         var agentUrl = new Uri($"http://127.0.0.1:{agentPort}/");
 
         string[] jupyterArguments = Flavor == JupyterFlavor.JupyterServer
-            ? ["-m", "jupyter_server", $"--ServerApp.token={JupyterToken}", $"--ServerApp.root_dir={_notebookDir}"]
+            ? [.. JupyterLabApp is null ? ["-m", "jupyter_server"] : new[] { JupyterLabApp }, $"--ServerApp.token={JupyterToken}", $"--ServerApp.root_dir={_notebookDir}"]
             : ["-m", "notebook", $"--NotebookApp.token={JupyterToken}", $"--NotebookApp.notebook_dir={_notebookDir}"];
+        var jupyterEnvironment = new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["JUPYTER_RUNTIME_DIR"] = Path.Combine(_notebookDir, ".runtime") };
+        if (JupyterDataPath is not null)
+        {
+            jupyterEnvironment["JUPYTER_PATH"] = JupyterDataPath;
+        }
+
+        if (JupyterLabApp is not null)
+        {
+            // JupyterLab's settings and workspaces of this deployment only, not the machine's ~/.jupyter.
+            jupyterEnvironment["JUPYTER_CONFIG_DIR"] = Path.Combine(_notebookDir, ".jupyter-config");
+        }
+
         var jupyter = Start("jupyter", "/usr/bin/python3",
             [.. jupyterArguments, "--no-browser", "--allow-root", "--ip=127.0.0.1", $"--port={jupyterPort}", "--port-retries=0"],
-            new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["JUPYTER_RUNTIME_DIR"] = Path.Combine(_notebookDir, ".runtime") });
-        var broker = StartService("broker", "kernel-broker/Attach.Broker", brokerPort, new()
-        {
-            ["Broker__IdleTimeout"] = IdleTimeout.ToString("c"),
-            ["Broker__Store__Path"] = Path.Combine(_notebookDir, ".broker-state", "broker.db"),
-        });
+            jupyterEnvironment);
+        var broker = StartBroker();
         var agent = StartService("agent", "attach-agent/Attach.Agent", agentPort, new()
         {
             ["Agent__BrokerUrl"] = BrokerUrl.ToString(),
@@ -98,6 +118,22 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             broker.WaitUntilReadyAsync(async () => (await PoolAsync(http)).Contains("\"gpus\"", StringComparison.Ordinal), ready),
             gateway.WaitUntilReadyAsync(() => IsOk(http, new Uri(GatewayUrl, "api/status"), "token", GatewayToken), ready));
         _ = agent;
+    }
+
+    /// <summary>Kills the broker (the hub and the API go away; its SQLite store stays).</summary>
+    public async Task StopBrokerAsync()
+    {
+        var broker = _processes.Single(p => p.Name == "broker");
+        _processes.Remove(broker);
+        await broker.DisposeAsync();
+    }
+
+    /// <summary>Starts the broker again on its address, with the same store, and waits until the agent is back in its pool.</summary>
+    public async Task RestartBrokerAsync()
+    {
+        var broker = StartBroker();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await broker.WaitUntilReadyAsync(async () => (await PoolAsync(http)).Contains("\"gpus\"", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
     }
 
     /// <summary>An HttpClient that talks to the gateway as the deployment's user.</summary>
@@ -149,6 +185,13 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             // A kernel's last file write raced the kill; the temp folder is left for the OS.
         }
     }
+
+    private ManagedProcess StartBroker() =>
+        StartService("broker", "kernel-broker/Attach.Broker", BrokerUrl.Port, new()
+        {
+            ["Broker__IdleTimeout"] = IdleTimeout.ToString("c"),
+            ["Broker__Store__Path"] = Path.Combine(_notebookDir, ".broker-state", "broker.db"),
+        });
 
     private ManagedProcess StartService(string name, string project, int port, Dictionary<string, string> environment)
     {

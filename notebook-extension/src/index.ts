@@ -1,0 +1,4 @@
+import { statusPlugin } from './plugin';
+
+export * from './status';
+export default [statusPlugin];
