@@ -1,5 +1,6 @@
 using Attach.Broker;
 using Attach.Broker.Apis;
+using Attach.Broker.History;
 using Attach.Broker.Hubs;
 using Attach.Contracts.Hubs;
 using Attach.ServiceDefaults.Logging;
@@ -17,6 +18,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapKernelsApi();
 app.MapPoolApi();
+app.MapPoolHistoryApi();
 app.MapNodesApi();
 app.MapHub<AttachHub>(AttachHubProtocol.Path);
 app.Run();
