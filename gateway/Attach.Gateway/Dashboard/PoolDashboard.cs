@@ -30,7 +30,7 @@ internal static class PoolDashboard
 
     public static IEndpointRouteBuilder MapPoolDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/attach", () => TypedResults.Redirect(Path)).ExcludeFromDescription();
+        // Routing ignores a trailing slash, so /attach and /attach/ reach the same endpoint.
         app.MapGet(Path, Page).WithTags("Dashboard");
         app.MapGet(SummaryPath, SummaryAsync).WithTags("Dashboard");
         return app;
@@ -38,6 +38,11 @@ internal static class PoolDashboard
 
     internal static IResult Page(HttpContext context, StaticAssets assets)
     {
+        if (!context.Request.Path.Value!.EndsWith('/'))
+        {
+            return TypedResults.Redirect(Path);
+        }
+
         var headers = context.Response.Headers;
         headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'self'";
         headers.CacheControl = "private, no-cache";

@@ -84,11 +84,12 @@ internal sealed class BadgeInjectionTransform(
             return;
         }
 
-        var raw = await ReadUpToAsync(content, settings.MaxPageBytes + 1, transform.CancellationToken);
+        var stream = await content.ReadAsStreamAsync(transform.CancellationToken);
+        var raw = await ReadUpToAsync(stream, settings.MaxPageBytes + 1, transform.CancellationToken);
         if (raw.Length > settings.MaxPageBytes)
         {
             // Too large to hold: what was read goes out first, then the rest of the stream, untouched.
-            upstream.Content = Passthrough(new ConcatenatedStream(raw, await content.ReadAsStreamAsync(transform.CancellationToken)), content);
+            upstream.Content = Passthrough(new ConcatenatedStream(raw, stream), content);
             return;
         }
 
@@ -142,9 +143,8 @@ internal sealed class BadgeInjectionTransform(
         || header.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase)
         || header.Equals(HeaderNames.ContentMD5, StringComparison.OrdinalIgnoreCase);
 
-    private static async Task<byte[]> ReadUpToAsync(HttpContent content, long limit, CancellationToken cancellationToken)
+    private static async Task<byte[]> ReadUpToAsync(Stream stream, long limit, CancellationToken cancellationToken)
     {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
