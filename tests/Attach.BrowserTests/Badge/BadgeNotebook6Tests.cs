@@ -18,8 +18,7 @@ public sealed class BadgeNotebook6Tests
         var notebook = Notebooks.Write(deployment.NotebookDirectory, "badge.ipynb", Notebooks.CpuThenGpu);
         await using var chromium = await Chromium.LaunchAsync();
         var page = await (await chromium.NewContextAsync()).NewPageAsync();
-        await page.GotoAsync(new Uri(deployment.GatewayUrl, $"notebooks/{notebook}?token={deployment.GatewayToken}").ToString());
-        var badge = new BadgePage(page);
+        var badge = await BadgePage.OpenAsync(page, new Uri(deployment.GatewayUrl, $"notebooks/{notebook}?token={deployment.GatewayToken}"));
         await badge.WaitForKernelAsync();
 
         await badge.RunCellAsync(0, "cpu result 45");
@@ -57,17 +56,16 @@ public sealed class BadgeNotebook6Tests
         var notebook = Notebooks.Write(deployment.NotebookDirectory, "layout.ipynb", Notebooks.CpuThenGpu);
         await using var chromium = await Chromium.LaunchAsync();
         var context = await chromium.NewContextAsync();
-        var url = new Uri(deployment.GatewayUrl, $"notebooks/{notebook}?token={deployment.GatewayToken}").ToString();
+        var url = new Uri(deployment.GatewayUrl, $"notebooks/{notebook}?token={deployment.GatewayToken}");
 
         // The same page twice: once with the badge's script refused by the browser, once as served.
         var without = await context.NewPageAsync();
         await without.RouteAsync("**/attach/static/badge.js", route => route.AbortAsync());
-        await without.GotoAsync(url);
+        await BadgePage.OpenAsync(without, url);
         var bare = await HostPageAsync(without);
 
         var with = await context.NewPageAsync();
-        await with.GotoAsync(url);
-        await new BadgePage(with).WaitForKernelAsync();
+        await (await BadgePage.OpenAsync(with, url)).WaitForKernelAsync();
         var badged = await HostPageAsync(with);
 
         Assert.Equal(bare.Layout, badged.Layout);

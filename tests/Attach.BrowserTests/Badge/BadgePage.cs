@@ -9,6 +9,13 @@ internal sealed class BadgePage(IPage page)
 
     public IPage Page => page;
 
+    /// <summary>Opens <paramref name="url"/>, with the patience a shared 2-core CI machine needs for Notebook 6's first load.</summary>
+    public static async Task<BadgePage> OpenAsync(IPage page, Uri url)
+    {
+        await page.GotoAsync(url.ToString(), new PageGotoOptions { Timeout = (float)Patience.TotalMilliseconds });
+        return new BadgePage(page);
+    }
+
     /// <summary>Waits until Notebook 6 has a kernel and the badge follows it over a connected hub.</summary>
     public async Task<string> WaitForKernelAsync()
     {

@@ -19,14 +19,13 @@ public sealed class DashboardTests
         await using var chromium = await Chromium.LaunchAsync();
         var context = await chromium.NewContextAsync();
         var page = await context.NewPageAsync();
-        await page.GotoAsync(new Uri(deployment.GatewayUrl, $"notebooks/{notebook}?token={deployment.GatewayToken}").ToString());
-        var badge = new BadgePage(page);
+        var badge = await BadgePage.OpenAsync(page, new Uri(deployment.GatewayUrl, $"notebooks/{notebook}?token={deployment.GatewayToken}"));
         var kernelId = await badge.WaitForKernelAsync();
         await badge.RunCellAsync(1, "gpu cell ran on cuda");
         await badge.WaitForStateAsync("attached");
 
         var dashboard = await context.NewPageAsync();
-        await dashboard.GotoAsync(new Uri(deployment.GatewayUrl, "attach/").ToString());
+        await BadgePage.OpenAsync(dashboard, new Uri(deployment.GatewayUrl, "attach/"));
         var row = dashboard.Locator($"tr[data-kernel='{kernelId}']").First;
         await row.WaitForAsync(new LocatorWaitForOptions { Timeout = (float)BadgePage.Patience.TotalMilliseconds });
         await dashboard.WaitForFunctionAsync(
@@ -39,5 +38,6 @@ public sealed class DashboardTests
         Assert.Contains("ada", await dashboard.Locator(".gpu").Filter(new LocatorFilterOptions { HasText = "20 GiB" }).First.InnerTextAsync(), StringComparison.Ordinal);
         Assert.Contains("GPU time today", await dashboard.Locator("[data-usage='gpu-seconds']").InnerTextAsync(), StringComparison.Ordinal);
         await Chromium.ScreenshotAsync(dashboard, "dashboard");
+        await dashboard.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Chromium.ScreenshotDirectory, "dashboard-full.png"), FullPage = true });
     }
 }
