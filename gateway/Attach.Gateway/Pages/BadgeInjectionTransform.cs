@@ -20,6 +20,8 @@ internal sealed class BadgeInjectionTransform(
     StaticAssets assets,
     ILogger<BadgeInjectionTransform> logger) : ITransformProvider
 {
+    private bool _notBuiltLogged;
+
     public void ValidateRoute(TransformRouteValidationContext context)
     {
     }
@@ -191,8 +193,6 @@ internal sealed class BadgeInjectionTransform(
 
         return content;
     }
-
-    private bool _notBuiltLogged;
 
     private void LogBadgeNotBuilt(string directory)
     {
