@@ -26,7 +26,7 @@ export function lineChart(spec) {
   const height = 200;
   const left = 44;
   const right = 12;
-  const top = 28;
+  const top = 44;
   const bottom = 26;
   const all = spec.series.flatMap((s) => s.points);
   const label = `<text x="${left}" y="16" class="chart-title">${esc(spec.title)}</text>`;
@@ -40,10 +40,11 @@ export function lineChart(spec) {
   const y0 = Math.min(0, ...all.map((p) => p[1]));
   const sx = (x) => left + ((x - x0) / Math.max(1, x1 - x0)) * (width - left - right);
   const sy = (y) => top + (1 - (y - y0) / Math.max(1e-9, y1 - y0)) * (height - top - bottom);
+  const fmt = (v) => (Math.abs(y1 - y0) < 0.1 ? Number(v.toPrecision(2)) : Number(v.toFixed(2)));
   const grid = [0, 0.5, 1].map((f) => {
     const v = y0 + f * (y1 - y0);
     return `<line x1="${left}" x2="${width - right}" y1="${sy(v)}" y2="${sy(v)}" class="chart-grid"/>` +
-      `<text x="${left - 4}" y="${sy(v) + 4}" text-anchor="end" class="chart-axis">${esc(+v.toFixed(2))}${esc(spec.unit || '')}</text>`;
+      `<text x="${left - 4}" y="${sy(v) + 4}" text-anchor="end" class="chart-axis">${esc(fmt(v))}${esc(spec.unit || '')}</text>`;
   }).join('');
   const xAxis = `<text x="${left}" y="${height - 6}" class="chart-axis">${time(x0)}</text>` +
     `<text x="${width - right}" y="${height - 6}" text-anchor="end" class="chart-axis">${time(x1)}</text>`;
@@ -58,8 +59,8 @@ export function lineChart(spec) {
     return `${area}<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"/>`;
   }).join('');
   const legend = spec.series.map((s, i) =>
-    `<rect x="${left + 150 + i * 150}" y="8" width="10" height="10" fill="${s.color}"/>` +
-    `<text x="${left + 164 + i * 150}" y="17" class="chart-axis">${esc(s.name)}</text>`).join('');
+    `<rect x="${left + i * 110}" y="24" width="10" height="10" fill="${s.color}"/>` +
+    `<text x="${left + 14 + i * 110}" y="33" class="chart-axis">${esc(s.name)}</text>`).join('');
   return `<svg class="chart" role="img" aria-label="${esc(spec.title)}" viewBox="0 0 ${width} ${height}">${label}${legend}${grid}${xAxis}${lines}</svg>`;
 }
 
