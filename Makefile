@@ -4,14 +4,14 @@ CONFIGURATION ?= Debug
 CELLS ?= 200
 DOTNET ?= dotnet
 
-.PHONY: run test build native lab bench lint clean deps
+.PHONY: run test build native lab badge bench lint clean deps
 
 ## run: set up and start the embedded default (gateway, broker, agent, Jupyter) and print the URL
-run: deps lab
+run: deps lab badge
 	@bash eng/run-embedded.sh
 
 ## test: set up and run every test (unit, and integration against a real Jupyter Server and Docker engine)
-test: native
+test: native badge
 	@bash eng/ensure-deps.sh test
 	@bash eng/build-lab.sh test
 	$(DOTNET) build Attach.sln -c $(CONFIGURATION) -nologo -clp:NoSummary
@@ -19,7 +19,7 @@ test: native
 	$(DOTNET) test Attach.sln -c $(CONFIGURATION) --no-build -nologo --logger "console;verbosity=normal" --results-directory TestResults
 
 ## build: compile everything
-build: native
+build: native badge
 	$(DOTNET) build Attach.sln -c $(CONFIGURATION) -nologo
 
 ## native: the process shim libattach.so (C) and the fakes its tests run against (attach-agent/native)
@@ -29,6 +29,13 @@ native:
 ## lab: the JupyterLab extension (notebook-extension/labextension) and the JupyterLab front end it runs in (npm ci, tsc, webpack)
 lab:
 	@bash eng/build-lab.sh
+
+## badge: the page badge and the dashboard script (notebook-extension/badge, esbuild); the gateway serves them
+BADGE := notebook-extension/badge
+badge: $(BADGE)/dist/badge.js
+$(BADGE)/dist/badge.js: $(BADGE)/package.json $(BADGE)/package-lock.json $(BADGE)/build.mjs $(wildcard $(BADGE)/src/*)
+	@bash eng/ensure-deps.sh
+	cd $(BADGE) && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
 
 ## bench: benchmarks (figures printed and written to docs/benchmarks.md)
 bench: deps
@@ -44,7 +51,7 @@ lint:
 ## clean: remove build output and the embedded default's state (.attach/)
 clean:
 	$(DOTNET) clean Attach.sln -nologo -v quiet
-	rm -rf .attach TestResults
+	rm -rf .attach TestResults $(BADGE)/dist $(BADGE)/node_modules
 	rm -rf notebook-extension/lib notebook-extension/labextension notebook-extension/lab-app/build notebook-extension/.build-stamp notebook-extension/tsconfig.tsbuildinfo
 	$(MAKE) -C attach-agent/native clean
 

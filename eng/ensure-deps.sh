@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(jupyter-server jupyter-notebook python3-ipykernel)
 # The JupyterLab front end (notebook-extension/lab-app) is served by Debian's jupyterlab-server.
 packages+=(python3-jupyterlab-server)
+# Node and npm build the page badge and the dashboard script (notebook-extension/badge); Debian's, unless a Node
+# with its own npm is already installed (NodeSource's nodejs conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # `make test` also drives Debian's Chromium (the browser tests).
 if [ "${1:-}" = "test" ]; then
   packages+=(chromium)

@@ -39,4 +39,7 @@ internal sealed class GatewayOptions
     /// <summary>How long a GPU cell may be held waiting for its attach before the gateway gives up on it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan AttachTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Users who see the whole pool on the dashboard: every GPU and slice, who holds it, the queue.</summary>
+    public List<string> Admins { get; set; } = [];
 }

@@ -1,6 +1,7 @@
 using Attach.Gateway.Broker;
 using Attach.Gateway.Channels;
 using Attach.Gateway.Channels.Protocol;
+using Attach.Gateway.Pages;
 using Attach.Gateway.Proxy;
 using Attach.Gateway.Security;
 using Attach.ServiceDefaults.Security;
@@ -35,6 +36,8 @@ internal static class GatewayServiceCollectionExtensions
             .AddRetry(new HttpRetryStrategyOptions { MaxRetryAttempts = 3, UseJitter = true, Delay = TimeSpan.FromMilliseconds(200) })
             .AddTimeout(TimeSpan.FromSeconds(2)));
 
+        // Before the proxy's transforms: the badge goes into a page before the token scrubber writes it out.
+        builder.AddAttachPages();
         services.AddReverseProxy()
             .AddAttachRoutes(options)
             .AddAttachTransforms();

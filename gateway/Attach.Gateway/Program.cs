@@ -1,5 +1,6 @@
 using Attach.Gateway;
 using Attach.Gateway.Channels;
+using Attach.Gateway.Pages;
 using Attach.Gateway.Security;
 using Attach.ServiceDefaults.Logging;
 
@@ -14,6 +15,7 @@ app.UseTokenLogin();
 app.UseSameOriginForCookies();
 app.UseAuthorization();
 app.MapKernelChannels();
+app.MapAttachPages();
 app.MapReverseProxy();
 app.Run();
 

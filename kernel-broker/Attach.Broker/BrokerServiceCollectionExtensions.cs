@@ -1,4 +1,5 @@
 using Attach.Broker.Detection;
+using Attach.Broker.History;
 using Attach.Broker.Hubs;
 using Attach.Broker.Kernels;
 using Attach.Broker.Persistence;
@@ -42,6 +43,7 @@ internal static class BrokerServiceCollectionExtensions
         services.AddSingleton<IKernelEventPublisher>(sp => sp.GetRequiredService<KernelEventPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<KernelEventPublisher>());
         services.AddHostedService<BrokerStateRestorer>();
+        builder.AddPoolHistory();
 
         // One long-lived client for a singleton: pooled connections are recycled instead of handlers.
         services.AddHttpClient(AgentClient.HttpClientName)

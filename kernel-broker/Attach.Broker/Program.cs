@@ -1,5 +1,6 @@
 using Attach.Broker;
 using Attach.Broker.Apis;
+using Attach.Broker.History;
 using Attach.Broker.Hubs;
 using Attach.Broker.Metrics;
 using Attach.Contracts.Hubs;
@@ -19,6 +20,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapKernelsApi();
 app.MapPoolApi();
+app.MapPoolHistoryApi();
 app.MapNodesApi();
 app.MapBrokerMetrics();
 app.MapHub<AttachHub>(AttachHubProtocol.Path);
