@@ -48,6 +48,8 @@ internal static class GatewayServiceCollectionExtensions
         services.AddReverseProxy()
             .AddAttachRoutes(options, users)
             .AddAttachTransforms();
+        services.AddSingleton<KernelOwnership>();
+        services.AddHttpClient(KernelOwnership.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
         services.AddSingleton<ProxyRouteTable>();
         services.AddSingleton<ConfigurableProxyApi>();
         services.AddHostedService(sp => sp.GetRequiredService<ConfigurableProxyApi>());

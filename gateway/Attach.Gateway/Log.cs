@@ -74,4 +74,7 @@ internal static partial class Log
 
     [LoggerMessage(2213, LogLevel.Warning, "Refused a route for {Prefix}: its target is not an http(s) URL")]
     public static partial void ConfigurableProxyBadRoute(ILogger logger, string prefix);
+
+    [LoggerMessage(2202, LogLevel.Warning, "{User} asked the broker about kernel {KernelId}, which is not on their Jupyter Server; refused with 404")]
+    public static partial void OtherUsersKernelRefused(ILogger logger, string user, string kernelId);
 }

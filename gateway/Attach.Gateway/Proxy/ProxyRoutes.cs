@@ -35,6 +35,12 @@ internal static class ProxyRoutes
     /// <summary>Routes a JupyterHub put in through the configurable-http-proxy API.</summary>
     public const string BackendJupyterHub = "jupyterhub";
 
+    /// <summary>
+    /// The users' backend routes: after the gateway's own endpoints, whatever their templates, so the kernel
+    /// channel relay's <c>/user/{name}/api/kernels/{id}/channels</c> wins over the literal <c>/user/ada/{**rest}</c>.
+    /// </summary>
+    public const int UserOrder = 100;
+
     /// <summary>After every more specific endpoint (the kernel channel relay, the broker routes, JupyterHub's routes).</summary>
     public const int FallbackOrder = 1000;
 
@@ -77,6 +83,7 @@ internal static class ProxyRoutes
             {
                 RouteId = $"user-{user.Name}",
                 ClusterId = $"jupyter-{user.Name}",
+                Order = UserOrder,
                 Match = new RouteMatch { Path = prefix + "{**rest}" },
                 Metadata = new Dictionary<string, string>(StringComparer.Ordinal) { [BackendKey] = BackendJupyter, [UserKey] = user.Name },
             });
@@ -88,6 +95,7 @@ internal static class ProxyRoutes
                 {
                     RouteId = $"user-{user.Name}-vscode",
                     ClusterId = $"code-{user.Name}",
+                    Order = UserOrder,
                     Match = new RouteMatch { Path = codePrefix + "/{**rest}" },
                     Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
                     {

@@ -58,6 +58,27 @@ internal static class UserRouteGuard
                 await Results.Problem($"Nothing is served here in multi-user mode: your server is at {UserPaths.PrefixOf(user)}.", statusCode: StatusCodes.Status404NotFound).ExecuteAsync(context);
                 return;
             }
+            else if (KernelOwnership.KernelOf(path) is { } kernelId)
+            {
+                var ownership = context.RequestServices.GetRequiredService<KernelOwnership>();
+                bool owned;
+                try
+                {
+                    owned = await ownership.IsOwnedByAsync(user, kernelId, context.RequestAborted);
+                }
+                catch (HttpRequestException ex)
+                {
+                    await Results.Problem($"Your Jupyter Server could not be asked whether kernel {kernelId} is yours ({ex.Message}); try again when it runs.", statusCode: StatusCodes.Status502BadGateway).ExecuteAsync(context);
+                    return;
+                }
+
+                if (!owned)
+                {
+                    Log.OtherUsersKernelRefused(logger, user, kernelId);
+                    await Results.Problem($"Kernel {kernelId} is not one of yours.", statusCode: StatusCodes.Status404NotFound).ExecuteAsync(context);
+                    return;
+                }
+            }
 
             await next(context);
         });

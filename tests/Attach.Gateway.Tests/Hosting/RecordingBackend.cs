@@ -35,6 +35,9 @@ internal sealed class RecordingBackend : IAsyncDisposable
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
+    /// <summary>The kernels <c>GET …/api/kernels/{id}</c> finds; any other id is 404, as on a Jupyter Server.</summary>
+    public HashSet<string> KernelIds { get; } = [];
+
     /// <summary>Written into the HTML page, like Jupyter's template writes its token.</summary>
     public string PageSecret { get; set; } = "";
 
@@ -75,6 +78,13 @@ internal sealed class RecordingBackend : IAsyncDisposable
 
                 await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, CancellationToken.None);
             }
+        }
+
+        var segments = (request.Path.Value ?? "").Split('/');
+        if (segments is [.., "api", "kernels", var kernelId] && !KernelIds.Contains(kernelId))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
         }
 
         if (request.Path.Value?.EndsWith("/page", StringComparison.Ordinal) == true)

@@ -187,4 +187,35 @@ public sealed class MultiUserRoutingTests : IAsyncLifetime
         Assert.Contains("ada-jupyter", page, StringComparison.Ordinal);
         Assert.DoesNotContain(_users.AdaJupyterToken, page, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TheBrokerApiAboutAKernelNotOnTheUsersOwnServer_Is404_AndNeverReachesTheBroker()
+    {
+        _users.AdaJupyter.KernelIds.Add("ada-kernel");
+        using var ada = ClientFor(_users.AdaToken);
+
+        using var others = await ada.PostAsync("/attach/api/v1/kernels/bob-kernel/executions", JsonContent.Create(new { msgId = "m", code = "device = 'cuda'" }));
+        using var own = await ada.GetAsync("/attach/api/v1/kernels/ada-kernel");
+
+        Assert.Equal(HttpStatusCode.NotFound, others.StatusCode);
+        Assert.Contains("not one of yours", await others.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Ada's own kernel passes the check and goes on to the broker (which does not run in this test: 502).
+        Assert.Equal(HttpStatusCode.BadGateway, own.StatusCode);
+        Assert.Equal(["/user/ada/api/kernels/bob-kernel", "/user/ada/api/kernels/ada-kernel"], _users.AdaJupyter.Requests.Select(r => r.Path));
+        Assert.All(_users.AdaJupyter.Requests, r => Assert.Equal("token " + _users.AdaJupyterToken, r.Authorization));
+        Assert.Empty(_users.BobJupyter.Requests);
+    }
+
+    [Fact]
+    public async Task TheUsersKernelChannel_GoesToTheRelay_NotStraightToJupyter()
+    {
+        using var ada = ClientFor(_users.AdaToken);
+
+        using var response = await ada.GetAsync("/user/ada/api/kernels/k1/channels");
+
+        // The relay answers a plain GET itself (the GPU hold needs it in the path); Jupyter is not asked.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("WebSockets", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty(_users.AdaJupyter.Requests);
+    }
 }
