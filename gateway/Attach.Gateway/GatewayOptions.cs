@@ -71,6 +71,11 @@ internal sealed class GatewayOptions : IValidatableObject
             yield return new ValidationResult("Gateway:Jwt:SigningKey must be base64 of at least 32 bytes.", [nameof(Jwt)]);
         }
 
+        if (ConfigurableProxy.Port is not null && !System.Net.IPAddress.TryParse(ConfigurableProxy.Address, out _))
+        {
+            yield return new ValidationResult("Gateway:ConfigurableProxy:Address must be an IP address (e.g. 127.0.0.1), the interface the route API listens on.", [nameof(ConfigurableProxy)]);
+        }
+
         if (ConfigurableProxy.Port is not null && string.IsNullOrEmpty(ConfigurableProxy.AuthToken))
         {
             yield return new ValidationResult($"Gateway:ConfigurableProxy:Port is set but no API token is: set {ConfigurableProxyOptions.AuthTokenVariable} (as JupyterHub does) or Gateway:ConfigurableProxy:AuthToken.", [nameof(ConfigurableProxy)]);

@@ -60,9 +60,6 @@ internal static partial class Log
     [LoggerMessage(2200, LogLevel.Warning, "{User} asked for another user's address ({Method}); refused with 403")]
     public static partial void OtherUsersRouteRefused(ILogger logger, string user, string method);
 
-    [LoggerMessage(2201, LogLevel.Information, "Multi-user mode: {Count} users from the users file")]
-    public static partial void UsersLoaded(ILogger logger, int count);
-
     [LoggerMessage(2210, LogLevel.Information, "configurable-http-proxy API listening on {Address}")]
     public static partial void ConfigurableProxyListening(ILogger logger, Uri address);
 

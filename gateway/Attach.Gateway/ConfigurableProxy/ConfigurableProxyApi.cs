@@ -114,6 +114,13 @@ internal sealed partial class ConfigurableProxyApi(
                 return;
             }
 
+            if ((prefix ?? "").IndexOfAny(['{', '}', '*', '?', '#']) >= 0)
+            {
+                // They would make the route template invalid, and YARP would then refuse the whole new table.
+                await FailAsync(context, StatusCodes.Status400BadRequest, "A route prefix may not contain '{', '}', '*', '?' or '#'");
+                return;
+            }
+
             routes.Add(prefix ?? "/", targetUri, data);
             Log.ConfigurableProxyRouteAdded(logger, ProxyRouteTable.CleanPath(prefix ?? "/"), targetUri);
             response.StatusCode = StatusCodes.Status201Created;

@@ -174,6 +174,7 @@ public sealed class ConfigurableProxyApiTests : IAsyncLifetime
         using var badDate = await ApiRequestAsync("?inactive_since=yesterday", HttpMethod.Get);
         using var put = await ApiRequestAsync("/user/x", HttpMethod.Put, new { target = "http://127.0.0.1:1/" });
         using var elsewhere = await _api.GetAsync("api/other");
+        using var template = await ApiRequestAsync("/user/{x}", HttpMethod.Post, new { target = _ada.Url.ToString() });
 
         Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
         Assert.StartsWith("Body not valid JSON", await badJson.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -183,6 +184,7 @@ public sealed class ConfigurableProxyApiTests : IAsyncLifetime
         Assert.Equal("Invalid datestamp 'yesterday' must be ISO8601.", await badDate.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.MethodNotAllowed, put.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, template.StatusCode);
         Assert.Empty((await RoutesAsync()).EnumerateObject());
     }
 
