@@ -1,9 +1,11 @@
 using Attach.Gateway.Broker;
 using Attach.Gateway.Channels;
 using Attach.Gateway.Channels.Protocol;
+using Attach.Gateway.ConfigurableProxy;
 using Attach.Gateway.Pages;
 using Attach.Gateway.Proxy;
 using Attach.Gateway.Security;
+using Attach.Gateway.Users;
 using Attach.ServiceDefaults.Security;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
@@ -17,10 +19,18 @@ internal static class GatewayServiceCollectionExtensions
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // JupyterHub hands configurable-http-proxy its API token in this variable; the gateway reads the same one.
+        var chpToken = builder.Configuration[ConfigurableProxyOptions.AuthTokenVariable];
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section)
+            .PostConfigure(o => o.ConfigurableProxy.AuthToken ??= string.IsNullOrEmpty(chpToken) ? null : chpToken)
+            .ValidateDataAnnotations().ValidateOnStart();
         var options = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        var users = string.IsNullOrEmpty(options.UsersFile)
+            ? UserDirectory.SingleUser(options)
+            : UserDirectory.MultiUser(UsersFile.Load(options.UsersFile, options.Jwt.Enabled));
+        services.AddSingleton(users);
         builder.AddInternalKeyClient();
-        builder.AddGatewayAuthentication();
+        builder.AddGatewayAuthentication(options);
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<KernelMessageFactory>();
@@ -39,8 +49,13 @@ internal static class GatewayServiceCollectionExtensions
         // Before the proxy's transforms: the badge goes into a page before the token scrubber writes it out.
         builder.AddAttachPages();
         services.AddReverseProxy()
-            .AddAttachRoutes(options)
+            .AddAttachRoutes(options, users)
             .AddAttachTransforms();
+        services.AddSingleton<KernelOwnership>();
+        services.AddHttpClient(KernelOwnership.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<ProxyRouteTable>();
+        services.AddSingleton<ConfigurableProxyApi>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigurableProxyApi>());
         services.AddProblemDetails();
         return builder;
     }

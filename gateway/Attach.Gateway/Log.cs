@@ -56,4 +56,22 @@ internal static partial class Log
 
     [LoggerMessage(2101, LogLevel.Information, "Kernel {KernelId}: an interrupt arrived while cell {MsgId} was held for a GPU; the hold is abandoned")]
     public static partial void HoldInterrupted(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2200, LogLevel.Warning, "{User} asked for another user's address ({Method}); refused with 403")]
+    public static partial void OtherUsersRouteRefused(ILogger logger, string user, string method);
+
+    [LoggerMessage(2210, LogLevel.Information, "configurable-http-proxy API listening on {Address}")]
+    public static partial void ConfigurableProxyListening(ILogger logger, Uri address);
+
+    [LoggerMessage(2211, LogLevel.Information, "JupyterHub added the route {Prefix} -> {Target}")]
+    public static partial void ConfigurableProxyRouteAdded(ILogger logger, string prefix, Uri target);
+
+    [LoggerMessage(2212, LogLevel.Information, "JupyterHub removed the route {Prefix}")]
+    public static partial void ConfigurableProxyRouteRemoved(ILogger logger, string prefix);
+
+    [LoggerMessage(2213, LogLevel.Warning, "Refused a route for {Prefix}: its target is not an http(s) URL")]
+    public static partial void ConfigurableProxyBadRoute(ILogger logger, string prefix);
+
+    [LoggerMessage(2202, LogLevel.Warning, "{User} asked the broker about kernel {KernelId}, which is not on their Jupyter Server; refused with 404")]
+    public static partial void OtherUsersKernelRefused(ILogger logger, string user, string kernelId);
 }

@@ -14,6 +14,7 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
 {
     private readonly List<ManagedProcess> _processes = [];
     private readonly string _notebookDir = Directory.CreateTempSubdirectory("attach-jupyter-").FullName;
+    private readonly Dictionary<string, DeploymentUser> _users = new(StringComparer.Ordinal);
 
     public string GatewayToken { get; } = Secret();
 
@@ -47,6 +48,18 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
     /// </summary>
     public string? JupyterDataPath { get; init; }
 
+    /// <summary>
+    /// Multi-user mode when not empty: each named user gets their own Jupyter Server (base_url /user/{name}/,
+    /// its own token and notebook folder) and the gateway gets a users file instead of one token.
+    /// </summary>
+    public IReadOnlyList<string> UserNames { get; init; } = [];
+
+    /// <summary>The users of a multi-user deployment, by name (empty otherwise).</summary>
+    public IReadOnlyDictionary<string, DeploymentUser> Users => _users;
+
+    /// <summary>The users file the gateway was given (multi-user mode).</summary>
+    public string UsersFile => Path.Combine(_notebookDir, ".users.json");
+
     /// <summary>The folder the Jupyter server serves notebooks from.</summary>
     public string NotebookDirectory => _notebookDir;
 
@@ -58,10 +71,16 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
     public ManagedProcess Jupyter => _processes.Single(p => p.Name == "jupyter");
 
     /// <summary>Every secret the deployment uses; none may ever appear in a log.</summary>
-    public IReadOnlyList<string> Secrets => [GatewayToken, JupyterToken, InternalKey];
+    public IReadOnlyList<string> Secrets => [GatewayToken, JupyterToken, InternalKey, .. _users.Values.SelectMany(u => new[] { u.Token, u.JupyterToken })];
 
     public async Task StartAsync()
     {
+        if (UserNames.Count > 0)
+        {
+            await StartMultiUserAsync();
+            return;
+        }
+
         var jupyterPort = FreePort.Next();
         var brokerPort = FreePort.Next();
         var agentPort = FreePort.Next();
@@ -166,6 +185,127 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
         return [.. kernels.EnumerateArray().Select(k => k.GetProperty("id").GetString()!)];
     }
 
+    /// <summary>The multi-user variant of <see cref="StartAsync"/>: one Jupyter Server per user, a users file, the same broker and agent.</summary>
+    private async Task StartMultiUserAsync()
+    {
+        var brokerPort = FreePort.Next();
+        var agentPort = FreePort.Next();
+        var gatewayPort = FreePort.Next();
+        BrokerUrl = new Uri($"http://127.0.0.1:{brokerPort}/");
+        GatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}/");
+        var agentUrl = new Uri($"http://127.0.0.1:{agentPort}/");
+        var entries = new List<object>();
+        foreach (var name in UserNames)
+        {
+            var port = FreePort.Next();
+            var user = new DeploymentUser(name, Secret(), Secret(), new Uri($"http://127.0.0.1:{port}/user/{name}/"), Path.Combine(_notebookDir, name));
+            Directory.CreateDirectory(user.NotebookDirectory);
+            _users[name] = user;
+            string[] arguments = Flavor == JupyterFlavor.JupyterServer
+                ? ["-m", "jupyter_server", $"--ServerApp.token={user.JupyterToken}", $"--ServerApp.root_dir={user.NotebookDirectory}", $"--ServerApp.base_url=/user/{name}/"]
+                : ["-m", "notebook", $"--NotebookApp.token={user.JupyterToken}", $"--NotebookApp.notebook_dir={user.NotebookDirectory}", $"--NotebookApp.base_url=/user/{name}/"];
+            Start("jupyter-" + name, "/usr/bin/python3",
+                [.. arguments, "--no-browser", "--allow-root", "--ip=127.0.0.1", $"--port={port}", "--port-retries=0"],
+                new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["JUPYTER_RUNTIME_DIR"] = Path.Combine(user.NotebookDirectory, ".runtime") });
+            entries.Add(new
+            {
+                name,
+                tokenHash = await HashTokenAsync(user.Token),
+                jupyter = new { url = user.JupyterUrl.ToString(), token = user.JupyterToken },
+            });
+        }
+
+        File.WriteAllText(UsersFile, JsonSerializer.Serialize(new { users = entries }));
+        var broker = StartService("broker", "kernel-broker/Attach.Broker", brokerPort, new()
+        {
+            ["Broker__IdleTimeout"] = IdleTimeout.ToString("c"),
+            ["Broker__Store__Path"] = Path.Combine(_notebookDir, ".broker-state", "broker.db"),
+        });
+        StartService("agent", "attach-agent/Attach.Agent", agentPort, new()
+        {
+            ["Agent__BrokerUrl"] = BrokerUrl.ToString(),
+            ["Agent__AdvertisedUrl"] = agentUrl.ToString(),
+            ["Agent__Backend"] = "simulated",
+            ["Agent__NodeId"] = "test-node",
+            ["Agent__HeartbeatInterval"] = "00:00:01",
+            ["Agent__Shim__SocketPath"] = AgentSocket,
+            ["Agent__StateDirectory"] = Path.Combine(_notebookDir, ".agent-state"),
+        });
+        var gateway = StartService("gateway", "gateway/Attach.Gateway", gatewayPort, new()
+        {
+            ["Gateway__UsersFile"] = UsersFile,
+            ["Gateway__BrokerUrl"] = BrokerUrl.ToString(),
+        });
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var ready = TimeSpan.FromSeconds(60);
+        var first = _users[UserNames[0]];
+        await Task.WhenAll([
+            .. _users.Values.Select(u => _processes.Single(p => p.Name == "jupyter-" + u.Name)
+                .WaitUntilReadyAsync(() => IsOk(http, new Uri(u.JupyterUrl, "api/status"), "token", u.JupyterToken), ready)),
+            broker.WaitUntilReadyAsync(async () => (await PoolAsync(http)).Contains("\"gpus\"", StringComparison.Ordinal), ready),
+            gateway.WaitUntilReadyAsync(() => IsOk(http, new Uri(GatewayUrl, $"user/{first.Name}/api/status"), "token", first.Token), ready),
+        ]);
+    }
+
+    /// <summary>The users-file hash of a token, made the way an admin makes it: <c>dotnet Attach.Gateway.dll hash-token</c>.</summary>
+    private static async Task<string> HashTokenAsync(string token)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(RepositoryPaths.ServiceDll("gateway/Attach.Gateway"));
+        info.ArgumentList.Add("hash-token");
+        using var process = System.Diagnostics.Process.Start(info)!;
+        await process.StandardInput.WriteLineAsync(token);
+        process.StandardInput.Close();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var line = output.Split('\n').Select(l => l.Trim()).SingleOrDefault(l => l.StartsWith("tokenHash: ", StringComparison.Ordinal));
+        return line?["tokenHash: ".Length..] ?? throw new InvalidOperationException($"hash-token exited with {process.ExitCode}: {output}");
+    }
+
+    /// <summary>An HttpClient that talks to the gateway as <paramref name="user"/> (multi-user mode).</summary>
+    public HttpClient GatewayClientFor(string user)
+    {
+        var http = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("token", _users[user].Token);
+        return http;
+    }
+
+    /// <summary>Starts a kernel on <paramref name="user"/>'s own Jupyter Server, through the gateway; returns its id.</summary>
+    public async Task<string> StartKernelAsync(string user)
+    {
+        using var gateway = GatewayClientFor(user);
+        using var response = await gateway.PostAsJsonAsync($"user/{user}/api/kernels", new { name = "python3" });
+        response.EnsureSuccessStatusCode();
+        var kernel = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return kernel.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>The kernel ids <paramref name="user"/>'s Jupyter Server has, asked directly (not through the gateway).</summary>
+    public async Task<IReadOnlyList<string>> JupyterKernelIdsAsync(string user)
+    {
+        var u = _users[user];
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(u.JupyterUrl, "api/kernels"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("token", u.JupyterToken);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var kernels = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return [.. kernels.EnumerateArray().Select(k => k.GetProperty("id").GetString()!)];
+    }
+
+    /// <summary>The broker's pool, asked directly with the internal key.</summary>
+    public async Task<string> BrokerPoolAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        return await PoolAsync(http);
+    }
+
     /// <summary>Everything every process has logged so far.</summary>
     public string AllOutput() => string.Join('\n', _processes.SelectMany(p => p.Output.Select(line => $"[{p.Name}] {line}")));
 
@@ -226,3 +366,11 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
 
     private static string Secret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 }
+
+/// <summary>One user of a multi-user <see cref="EmbeddedDeployment"/>.</summary>
+/// <param name="Name">The user's name (their /user/{name}/ prefix).</param>
+/// <param name="Token">The token they present to the gateway.</param>
+/// <param name="JupyterToken">Their Jupyter Server's own token (only the gateway uses it).</param>
+/// <param name="JupyterUrl">Their Jupyter Server, with its base_url.</param>
+/// <param name="NotebookDirectory">The folder their server serves.</param>
+public sealed record DeploymentUser(string Name, string Token, string JupyterToken, Uri JupyterUrl, string NotebookDirectory);

@@ -27,7 +27,10 @@ internal sealed partial class KernelChannelRelay(
 
     private readonly GatewayOptions _options = options.Value;
 
-    public async Task RunAsync(HttpContext context, string kernelId)
+    public Task RunAsync(HttpContext context, string kernelId) => RunAsync(context, kernelId, _options.JupyterUrl!, _options.JupyterToken);
+
+    /// <summary>Relays to the Jupyter Server at <paramref name="jupyterUrl"/> (the user's own, in multi-user mode).</summary>
+    public async Task RunAsync(HttpContext context, string kernelId, Uri jupyterUrl, string jupyterToken)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -42,9 +45,9 @@ internal sealed partial class KernelChannelRelay(
             upstream.Options.AddSubProtocol(subprotocol);
         }
 
-        upstream.Options.SetRequestHeader("Authorization", $"token {_options.JupyterToken}");
+        upstream.Options.SetRequestHeader("Authorization", $"token {jupyterToken}");
         upstream.Options.CollectHttpResponseDetails = true;
-        var upstreamUri = UpstreamUri(kernelId, context.Request.Query);
+        var upstreamUri = UpstreamUri(jupyterUrl, kernelId, context.Request.Query);
         try
         {
             await upstream.ConnectAsync(upstreamUri, context.RequestAborted);
@@ -85,9 +88,8 @@ internal sealed partial class KernelChannelRelay(
         Log.Disconnected(logger, kernelId, user);
     }
 
-    private Uri UpstreamUri(string kernelId, IQueryCollection query)
+    private static Uri UpstreamUri(Uri jupyter, string kernelId, IQueryCollection query)
     {
-        var jupyter = _options.JupyterUrl!;
         var builder = new UriBuilder(new Uri(jupyter, $"api/kernels/{Uri.EscapeDataString(kernelId)}/channels"))
         {
             Scheme = jupyter.Scheme == Uri.UriSchemeHttps ? "wss" : "ws",

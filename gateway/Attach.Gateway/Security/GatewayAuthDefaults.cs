@@ -9,6 +9,9 @@ internal static class GatewayAuthDefaults
     /// <summary><c>Authorization: token …</c>, <c>Authorization: Bearer …</c> or <c>?token=…</c>.</summary>
     public const string TokenScheme = "AttachToken";
 
+    /// <summary>JWT bearer tokens from an identity provider (<c>Gateway:Jwt</c>).</summary>
+    public const string JwtScheme = "AttachJwt";
+
     /// <summary>The browser session cookie set after a <c>?token=</c> login.</summary>
     public const string CookieScheme = "AttachCookie";
 

@@ -1,7 +1,5 @@
-using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
+using Attach.Gateway.Users;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -15,11 +13,9 @@ internal sealed class TokenAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptions<GatewayOptions> gateway)
+    UserDirectory users)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    private readonly byte[] _token = Encoding.UTF8.GetBytes(gateway.Value.Token);
-
     /// <summary>The token the request carries, if any.</summary>
     internal static string? Presented(HttpRequest request)
     {
@@ -44,13 +40,12 @@ internal sealed class TokenAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), _token))
+        if (users.Authenticate(presented, UserPaths.UserOf(Request.Path)) is not { } user)
         {
             return Task.FromResult(AuthenticateResult.Fail("The token is not valid."));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, gateway.Value.User)], GatewayAuthDefaults.TokenScheme);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), GatewayAuthDefaults.TokenScheme)));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(UserPrincipal.For(user.Name, user.Admin, GatewayAuthDefaults.TokenScheme), GatewayAuthDefaults.TokenScheme)));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -60,7 +55,7 @@ internal sealed class TokenAuthenticationHandler(
         var html = Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
         Response.ContentType = html ? "text/html; charset=utf-8" : "application/problem+json";
         await Response.WriteAsync(html
-            ? "<!doctype html><title>Attach: sign in</title><p>This Attach gateway needs a token. Open the URL that <code>make run</code> printed (it ends in <code>?token=…</code>), or send <code>Authorization: token …</code>.</p>"
+            ? $"<!doctype html><title>Attach: sign in</title><p>This Attach gateway needs a token. <a href=\"{LoginPage.Path}\">Sign in</a>, open the URL that <code>make run</code> printed (it ends in <code>?token=…</code>), or send <code>Authorization: token …</code>.</p>"
             : """{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.2","title":"Unauthorized","status":401,"detail":"Send the gateway token as 'Authorization: token <token>' or '?token=<token>' (make run prints it)."}""");
     }
 }
