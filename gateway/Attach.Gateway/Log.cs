@@ -56,4 +56,7 @@ internal static partial class Log
 
     [LoggerMessage(2101, LogLevel.Information, "Kernel {KernelId}: an interrupt arrived while cell {MsgId} was held for a GPU; the hold is abandoned")]
     public static partial void HoldInterrupted(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2300, LogLevel.Debug, "Kernel {KernelId}: held cell {MsgId} is {Phase} (position {QueuePosition} of {QueueLength})")]
+    public static partial void CellProgress(ILogger logger, string kernelId, string msgId, ExecutionPhase phase, int? queuePosition, int? queueLength);
 }

@@ -152,7 +152,8 @@ internal sealed partial class KernelChannelRelay(
         try
         {
             // Abandoning the call is enough on an interrupt: the broker's idle policy releases a slice nobody uses.
-            decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), hold.Token);
+            var progress = new HeldCellProgress(messages, logger, connection, parent, request.MsgId, cancellationToken);
+            decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), progress.ShowAsync, hold.Token);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -205,6 +206,26 @@ internal sealed partial class KernelChannelRelay(
         return GateOutcome.Answered;
     }
 
+    /// <summary>The line a held cell shows while it waits: the broker's own words, prefixed like every gateway line.</summary>
+    internal static string ProgressText(ExecutionProgress progress)
+    {
+        if (!string.IsNullOrWhiteSpace(progress.Message))
+        {
+            return $"attach: {progress.Message}";
+        }
+
+        return progress switch
+        {
+            { Phase: ExecutionPhase.Queued, QueuePosition: { } position, QueueLength: { } length, EtaSeconds: { } eta } =>
+                $"attach: waiting for a GPU: position {position} of {length}, about {eta:0} s",
+            { Phase: ExecutionPhase.Queued, QueuePosition: { } position, QueueLength: { } length } =>
+                $"attach: waiting for a GPU: position {position} of {length}",
+            { Phase: ExecutionPhase.Queued } => "attach: waiting for a GPU",
+            { Phase: ExecutionPhase.Resuming } => "attach: resuming the kernel's GPU state",
+            _ => "attach: attaching a GPU",
+        };
+    }
+
     internal static string AttachedMessage(AttachmentInfo attached) =>
         $"attach: GPU {attached.GpuIndex} ({attached.GpuName}), {MemorySize.Format(attached.SliceMemoryMiB)} slice attached, waited {attached.WaitSeconds:0.00} s\n";
 
@@ -217,6 +238,39 @@ internal sealed partial class KernelChannelRelay(
         await connection.SendToClientAsync(messages.Error(protocol, parent, "AttachError", text, traceback), cancellationToken);
         await connection.SendToClientAsync(messages.ExecuteReplyError(protocol, parent, "AttachError", text, traceback), cancellationToken);
         await connection.SendToClientAsync(messages.Status(protocol, parent, "idle"), cancellationToken);
+    }
+
+    /// <summary>
+    /// Shows the broker's progress in the held cell as one output that updates in place: a display_data with a
+    /// transient display id first, then update_display_data with the same id (JupyterLab 4, Notebook 6 and VS Code
+    /// all replace the output shown under that id).
+    /// </summary>
+    /// <remarks>
+    /// Sends use the connection's token, not the hold's: cancelling a WebSocket send aborts the socket, and an
+    /// interrupt must only end the hold.
+    /// </remarks>
+    private sealed class HeldCellProgress(
+        KernelMessageFactory messages,
+        ILogger logger,
+        Connection connection,
+        ReadOnlyMemory<byte> parent,
+        string msgId,
+        CancellationToken connectionToken)
+    {
+        private readonly string _displayId = $"attach-wait-{msgId}";
+        private bool _shown;
+
+        public async ValueTask ShowAsync(ExecutionProgress progress, CancellationToken holdToken)
+        {
+            holdToken.ThrowIfCancellationRequested();
+            var text = ProgressText(progress);
+            var frame = _shown
+                ? messages.UpdateDisplayData(connection.Protocol, parent, _displayId, text)
+                : messages.DisplayData(connection.Protocol, parent, _displayId, text);
+            _shown = true;
+            Log.CellProgress(logger, connection.KernelId, msgId, progress.Phase, progress.QueuePosition, progress.QueueLength);
+            await connection.SendToClientAsync(frame, connectionToken);
+        }
     }
 
     private static async Task CloseQuietlyAsync(WebSocket socket, WebSocketCloseStatus status, string? description)

@@ -118,7 +118,7 @@ internal sealed class FakeExecutionBroker(bool hold) : IExecutionBroker
     /// <summary>Completes with the call's token when the first call is held.</summary>
     public Task<CancellationToken> Held => _held.Task;
 
-    public async Task<ExecutionDecision> ExecuteAsync(string kernelId, string user, ExecutionRequest request, CancellationToken cancellationToken)
+    public async Task<ExecutionDecision> ExecuteAsync(string kernelId, string user, ExecutionRequest request, Func<ExecutionProgress, CancellationToken, ValueTask> onProgress, CancellationToken cancellationToken)
     {
         if (!hold)
         {
