@@ -59,4 +59,7 @@ internal static partial class Log
 
     [LoggerMessage(2300, LogLevel.Debug, "Kernel {KernelId}: held cell {MsgId} is {Phase} (position {QueuePosition} of {QueueLength})")]
     public static partial void CellProgress(ILogger logger, string kernelId, string msgId, ExecutionPhase phase, int? queuePosition, int? queueLength);
+
+    [LoggerMessage(2301, LogLevel.Information, "Kernel {KernelId}: interrupt from the toolbar; held and queued cells aborted on {Channels} open channel(s), forwarding it to Jupyter")]
+    public static partial void InterruptIntercepted(ILogger logger, string kernelId, int channels);
 }

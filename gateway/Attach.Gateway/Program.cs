@@ -13,6 +13,7 @@ app.UseAuthentication();
 app.UseTokenLogin();
 app.UseSameOriginForCookies();
 app.UseAuthorization();
+app.UseKernelInterrupts();
 app.MapKernelChannels();
 app.MapReverseProxy();
 app.Run();

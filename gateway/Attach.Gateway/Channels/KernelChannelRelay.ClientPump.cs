@@ -55,7 +55,6 @@ internal sealed partial class KernelChannelRelay
     private async Task ReadClientAsync(Connection connection, ChannelWriter<ClientMessage> queue, CancellationToken cancellationToken)
     {
         using var buffer = new MessageBuffer(_options.MaxMessageBytes);
-        long sequence = 0;
         try
         {
             while (true)
@@ -92,7 +91,7 @@ internal sealed partial class KernelChannelRelay
                 }
 
                 var (owned, length) = buffer.DetachMessage();
-                var message = new ClientMessage(owned, length, isText, summary, ++sequence);
+                var message = new ClientMessage(owned, length, isText, summary, connection.NextSequence());
                 if (summary is { Channel: KernelChannelNames.Control, MsgType: "interrupt_request" }
                     && connection.Interrupt(message.Sequence) is { } heldMsgId)
                 {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.WebSockets;
 using Attach.Contracts.Kernels;
@@ -26,6 +27,9 @@ internal sealed partial class KernelChannelRelay(
     private const int MaxStatusMessageBytes = 64 * 1024;
 
     private readonly GatewayOptions _options = options.Value;
+
+    /// <summary>The open channels, so an interrupt sent over HTTP reaches the channels of its kernel.</summary>
+    private readonly ConcurrentDictionary<Connection, byte> _connections = new();
 
     public async Task RunAsync(HttpContext context, string kernelId)
     {
@@ -68,6 +72,49 @@ internal sealed partial class KernelChannelRelay(
     internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, CancellationToken cancellationToken)
     {
         using var connection = new Connection(kernelId, user, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
+        _connections.TryAdd(connection, 0);
+        try
+        {
+            await RelayConnectionAsync(connection, subprotocol, cancellationToken);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+        }
+    }
+
+    /// <summary>
+    /// An interrupt that did not come through the channel (the toolbar's <c>POST /api/kernels/{id}/interrupt</c>):
+    /// on every open channel of this kernel and user, the held cell and the cells queued behind it are aborted
+    /// exactly as an <c>interrupt_request</c> read at this moment would abort them. Returns how many channels it reached.
+    /// </summary>
+    public int InterruptKernel(string kernelId, string user)
+    {
+        var reached = 0;
+        foreach (var connection in _connections.Keys)
+        {
+            if (connection.KernelId != kernelId || connection.User != user)
+            {
+                continue;
+            }
+
+            reached++;
+            if (connection.InterruptEverythingRead() is { } heldMsgId)
+            {
+                Log.HoldInterrupted(logger, kernelId, heldMsgId);
+            }
+        }
+
+        return reached;
+    }
+
+    /// <summary>How many client messages the open channels of this kernel have read (for tests that must order an interrupt after a read).</summary>
+    internal long MessagesRead(string kernelId) =>
+        _connections.Keys.Where(c => c.KernelId == kernelId).Sum(c => c.LastRead);
+
+    private async Task RelayConnectionAsync(Connection connection, string? subprotocol, CancellationToken cancellationToken)
+    {
+        var (kernelId, user) = (connection.KernelId, connection.User);
         Log.Connected(logger, kernelId, user, subprotocol ?? "legacy");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var toKernel = PumpClientToKernelAsync(connection, stop.Token);
@@ -304,6 +351,7 @@ internal sealed partial class KernelChannelRelay(
         private readonly SemaphoreSlim _clientSend = new(1, 1);
         private readonly Lock _holdLock = new();
         private long _interruptedBefore;
+        private long _lastRead;
         private long _heldSequence;
         private string? _heldMsgId;
         private CancellationTokenSource? _hold;
@@ -323,6 +371,38 @@ internal sealed partial class KernelChannelRelay(
         public ClientEnd? ClientEnded => Volatile.Read(ref _clientEnded);
 
         public void EndClient(ClientEnd end) => Volatile.Write(ref _clientEnded, end);
+
+        /// <summary>Numbers the next client message read (1, 2, 3, …); only the reader calls it.</summary>
+        public long NextSequence()
+        {
+            lock (_holdLock)
+            {
+                return ++_lastRead;
+            }
+        }
+
+        public long LastRead
+        {
+            get
+            {
+                lock (_holdLock)
+                {
+                    return _lastRead;
+                }
+            }
+        }
+
+        /// <summary>An interrupt from outside the channel: everything read so far counts as before it.</summary>
+        public string? InterruptEverythingRead()
+        {
+            long sequence;
+            lock (_holdLock)
+            {
+                sequence = _lastRead + 1;
+            }
+
+            return Interrupt(sequence);
+        }
 
         /// <summary>Whether an interrupt was read after the message with this sequence number.</summary>
         public bool IsInterrupted(long sequence)
@@ -366,7 +446,7 @@ internal sealed partial class KernelChannelRelay(
             string? heldMsgId;
             lock (_holdLock)
             {
-                _interruptedBefore = sequence;
+                _interruptedBefore = Math.Max(_interruptedBefore, sequence);
                 if (_hold is null || _heldSequence >= sequence)
                 {
                     return null;
