@@ -21,6 +21,8 @@ internal sealed partial class KernelChannelRelay(
     IExecutionBroker broker,
     ActivityReporter activity,
     KernelMessageFactory messages,
+    IOptions<KernelChannelOptions> channelOptions,
+    TimeProvider timeProvider,
     ILogger<KernelChannelRelay> logger)
 {
     /// <summary>Status messages are tiny; larger kernel messages are forwarded without being parsed.</summary>
@@ -30,6 +32,10 @@ internal sealed partial class KernelChannelRelay(
 
     /// <summary>The open channels, so an interrupt sent over HTTP reaches the channels of its kernel.</summary>
     private readonly ConcurrentDictionary<Connection, byte> _connections = new();
+
+    private readonly KernelChannelOptions _channelOptions = channelOptions.Value;
+
+    private readonly HeldCellRegistry _held = new(channelOptions.Value.ReconnectGrace, timeProvider, logger);
 
     public async Task RunAsync(HttpContext context, string kernelId)
     {
@@ -65,17 +71,40 @@ internal sealed partial class KernelChannelRelay(
         }
 
         using var client = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = upstream.SubProtocol });
-        await RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, context.RequestAborted);
+        var sessionId = context.Request.Query["session_id"].FirstOrDefault();
+        await RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, string.IsNullOrEmpty(sessionId) ? null : sessionId, context.RequestAborted);
     }
 
-    /// <summary>Relays one accepted client socket to one connected upstream socket until either side ends.</summary>
-    internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, CancellationToken cancellationToken)
+    /// <summary>
+    /// Relays one accepted client socket to one connected upstream socket until either side ends. A channel that
+    /// reconnects the browser session <paramref name="sessionId"/> (the client's <c>session_id</c>) takes over the
+    /// cell that session's previous channel held, if any.
+    /// </summary>
+    internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, string? sessionId, CancellationToken cancellationToken)
     {
-        using var connection = new Connection(kernelId, user, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
+        using var connection = new Connection(kernelId, user, sessionId, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
+        HeldCell? adopted = null;
+        if (sessionId is not null)
+        {
+            // An older channel of the same session that still holds a cell has been replaced by this one (the
+            // browser reconnected before the gateway saw the old socket drop): it lets go of the cell, this one takes it.
+            var handoff = false;
+            foreach (var older in _connections.Keys)
+            {
+                if (older.KernelId == kernelId && older.User == user && older.SessionId == sessionId && older.HoldsCell)
+                {
+                    older.MarkClientGone();
+                    handoff = true;
+                }
+            }
+
+            adopted = await _held.TakeAsync(new HeldCellKey(kernelId, user, sessionId), handoff, _channelOptions.CloseGrace, cancellationToken);
+        }
+
         _connections.TryAdd(connection, 0);
         try
         {
-            await RelayConnectionAsync(connection, subprotocol, cancellationToken);
+            await RelayConnectionAsync(connection, subprotocol, adopted, cancellationToken);
         }
         finally
         {
@@ -112,12 +141,13 @@ internal sealed partial class KernelChannelRelay(
     internal long MessagesRead(string kernelId) =>
         _connections.Keys.Where(c => c.KernelId == kernelId).Sum(c => c.LastRead);
 
-    private async Task RelayConnectionAsync(Connection connection, string? subprotocol, CancellationToken cancellationToken)
+    private async Task RelayConnectionAsync(Connection connection, string? subprotocol, HeldCell? adopted, CancellationToken cancellationToken)
     {
         var (kernelId, user) = (connection.KernelId, connection.User);
         Log.Connected(logger, kernelId, user, subprotocol ?? "legacy");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var toKernel = PumpClientToKernelAsync(connection, stop.Token);
+        using var gone = stop.Token.Register(connection.MarkClientGone);
+        var toKernel = PumpClientToKernelAsync(connection, adopted, stop.Token);
         var toClient = PumpKernelToClientAsync(connection, stop.Token);
         var first = await Task.WhenAny(toKernel, toClient);
         if (first.IsFaulted)
@@ -126,7 +156,7 @@ internal sealed partial class KernelChannelRelay(
         }
 
         // One side has closed (its pump passed the close on) or failed: give the other a moment to finish its close, then stop.
-        await Task.WhenAny(Task.WhenAll(toKernel, toClient), Task.Delay(TimeSpan.FromSeconds(5), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default));
+        await Task.WhenAny(Task.WhenAll(toKernel, toClient), Task.Delay(_channelOptions.CloseGrace, timeProvider, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default));
         await stop.CancelAsync();
         await Task.WhenAll(toKernel, toClient).ContinueWith(_ => { }, TaskScheduler.Default);
         Log.Disconnected(logger, kernelId, user);
@@ -178,81 +208,6 @@ internal sealed partial class KernelChannelRelay(
         }
     }
 
-    /// <summary>
-    /// Asks the broker about one cell and waits while it attaches. <see cref="GateOutcome.Forward"/>: send the
-    /// cell; <see cref="GateOutcome.Answered"/>: the gateway answered it itself (the attach failed: the cell says
-    /// why and is not run); <see cref="GateOutcome.Interrupted"/>: an interrupt abandoned the hold.
-    /// </summary>
-    private async Task<GateOutcome> GateExecutionAsync(Connection connection, ClientMessage message, string code, CancellationToken cancellationToken)
-    {
-        // The header is a slice of the message's own buffer, which lives until the message is disposed.
-        var request = message.Summary;
-        var parent = request.HeaderJson;
-        ExecutionDecision decision;
-        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (!connection.TryBeginHold(message.Sequence, request.MsgId, hold))
-        {
-            return GateOutcome.Interrupted;
-        }
-
-        hold.CancelAfter(_options.AttachTimeout);
-        try
-        {
-            // Abandoning the call is enough on an interrupt: the broker's idle policy releases a slice nobody uses.
-            var progress = new HeldCellProgress(messages, logger, connection, parent, request.MsgId, cancellationToken);
-            decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), progress.ShowAsync, hold.Token);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The client left while its cell was held: say so, the cell was never sent to the kernel.
-            Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
-            throw;
-        }
-        catch (OperationCanceledException) when (connection.IsInterrupted(message.Sequence))
-        {
-            return GateOutcome.Interrupted;
-        }
-        catch (OperationCanceledException)
-        {
-            Log.AttachTimedOut(logger, connection.KernelId, request.MsgId, _options.AttachTimeout);
-            await AnswerWithErrorAsync(connection, parent, $"No GPU was attached within {_options.AttachTimeout.TotalSeconds:0} s, so the cell was not run. Run it again to retry; if this repeats, ask your platform team about the pool.", cancellationToken);
-            return GateOutcome.Answered;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException or System.Text.Json.JsonException)
-        {
-            // Fail open: the notebook keeps working without the broker, and the process shim still catches real CUDA use.
-            Log.BrokerUnavailable(logger, connection.KernelId, request.MsgId, ex.Message);
-            await connection.SendToClientAsync(
-                messages.Stream(connection.Protocol, parent, "stderr", "attach: the GPU broker could not be reached, so this cell runs without a GPU check. If it needs a GPU, run it again in a moment.\n"),
-                cancellationToken);
-            return GateOutcome.Forward;
-        }
-        finally
-        {
-            connection.EndHold();
-        }
-
-        if (!decision.NeedsGpu)
-        {
-            return GateOutcome.Forward;
-        }
-
-        if (decision.Attachment is { } attached)
-        {
-            Log.CellReleased(logger, connection.KernelId, request.MsgId, decision.Rule, attached.GpuIndex, attached.WaitSeconds * 1000);
-            if (decision.NewlyAttached)
-            {
-                await connection.SendToClientAsync(messages.Stream(connection.Protocol, parent, "stdout", AttachedMessage(attached)), cancellationToken);
-            }
-
-            return GateOutcome.Forward;
-        }
-
-        Log.CellRefused(logger, connection.KernelId, request.MsgId, decision.Error ?? "unknown");
-        await AnswerWithErrorAsync(connection, parent, $"No GPU could be attached: {decision.Error}. The cell was not run.", cancellationToken);
-        return GateOutcome.Answered;
-    }
-
     /// <summary>The line a held cell shows while it waits: the broker's own words, prefixed like every gateway line.</summary>
     internal static string ProgressText(ExecutionProgress progress)
     {
@@ -287,39 +242,6 @@ internal sealed partial class KernelChannelRelay(
         await connection.SendToClientAsync(messages.Status(protocol, parent, "idle"), cancellationToken);
     }
 
-    /// <summary>
-    /// Shows the broker's progress in the held cell as one output that updates in place: a display_data with a
-    /// transient display id first, then update_display_data with the same id (JupyterLab 4, Notebook 6 and VS Code
-    /// all replace the output shown under that id).
-    /// </summary>
-    /// <remarks>
-    /// Sends use the connection's token, not the hold's: cancelling a WebSocket send aborts the socket, and an
-    /// interrupt must only end the hold.
-    /// </remarks>
-    private sealed class HeldCellProgress(
-        KernelMessageFactory messages,
-        ILogger logger,
-        Connection connection,
-        ReadOnlyMemory<byte> parent,
-        string msgId,
-        CancellationToken connectionToken)
-    {
-        private readonly string _displayId = $"attach-wait-{msgId}";
-        private bool _shown;
-
-        public async ValueTask ShowAsync(ExecutionProgress progress, CancellationToken holdToken)
-        {
-            holdToken.ThrowIfCancellationRequested();
-            var text = ProgressText(progress);
-            var frame = _shown
-                ? messages.UpdateDisplayData(connection.Protocol, parent, _displayId, text)
-                : messages.DisplayData(connection.Protocol, parent, _displayId, text);
-            _shown = true;
-            Log.CellProgress(logger, connection.KernelId, msgId, progress.Phase, progress.QueuePosition, progress.QueueLength);
-            await connection.SendToClientAsync(frame, connectionToken);
-        }
-    }
-
     private static async Task CloseQuietlyAsync(WebSocket socket, WebSocketCloseStatus status, string? description)
     {
         if (socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
@@ -346,9 +268,10 @@ internal sealed partial class KernelChannelRelay(
     /// One relayed connection: both sockets, the lock that serialises sends to the client, and what the
     /// reader and the forwarder share about interrupts and the held cell.
     /// </summary>
-    private sealed class Connection(string kernelId, string user, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
+    private sealed class Connection(string kernelId, string user, string? sessionId, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
     {
         private readonly SemaphoreSlim _clientSend = new(1, 1);
+        private readonly CancellationTokenSource _clientGone = new();
         private readonly Lock _holdLock = new();
         private long _interruptedBefore;
         private long _lastRead;
@@ -360,6 +283,35 @@ internal sealed partial class KernelChannelRelay(
         public string KernelId { get; } = kernelId;
 
         public string User { get; } = user;
+
+        /// <summary>The browser session's id (the channel's session_id), when the client gave one.</summary>
+        public string? SessionId { get; } = sessionId;
+
+        /// <summary>Cancelled once the client has left (closed, dropped, or replaced by a reconnect of its session).</summary>
+        public CancellationToken ClientGone => _clientGone.Token;
+
+        public bool HoldsCell
+        {
+            get
+            {
+                lock (_holdLock)
+                {
+                    return _hold is not null;
+                }
+            }
+        }
+
+        public void MarkClientGone()
+        {
+            try
+            {
+                _clientGone.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection has ended.
+            }
+        }
 
         public KernelWireProtocol Protocol { get; } = protocol;
 
@@ -499,6 +451,10 @@ internal sealed partial class KernelChannelRelay(
             }
         }
 
-        public void Dispose() => _clientSend.Dispose();
+        public void Dispose()
+        {
+            _clientSend.Dispose();
+            _clientGone.Dispose();
+        }
     }
 }

@@ -4,6 +4,7 @@ using Attach.Contracts.Kernels;
 using Attach.Gateway.Broker;
 using Attach.Gateway.Channels;
 using Attach.Gateway.Channels.Protocol;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Moq;
@@ -13,21 +14,28 @@ namespace Attach.Gateway.Tests.Channels;
 /// <summary>Runs <see cref="KernelChannelRelay"/> in-process between two in-memory WebSocket pairs: a test client and a test kernel.</summary>
 internal sealed class RelayHarness
 {
-    public RelayHarness(IExecutionBroker broker, long maxMessageBytes = 64 * 1024)
+    public RelayHarness(IExecutionBroker broker, long maxMessageBytes = 64 * 1024, KernelChannelOptions? channelOptions = null, ILogger<KernelChannelRelay>? logger = null)
     {
         var options = Options.Create(new GatewayOptions { MaxMessageBytes = maxMessageBytes, AttachTimeout = TimeSpan.FromMinutes(10) });
         var activity = new ActivityReporter(new BrokerClient(Mock.Of<IHttpClientFactory>()), NullLogger<ActivityReporter>.Instance);
-        Relay = new KernelChannelRelay(options, broker, activity, new KernelMessageFactory(TimeProvider.System), NullLogger<KernelChannelRelay>.Instance);
+        Relay = new KernelChannelRelay(
+            options,
+            broker,
+            activity,
+            new KernelMessageFactory(TimeProvider.System),
+            Options.Create(channelOptions ?? new KernelChannelOptions()),
+            TimeProvider.System,
+            logger ?? NullLogger<KernelChannelRelay>.Instance);
     }
 
     public KernelChannelRelay Relay { get; }
 
     /// <summary>Starts one relayed connection; <paramref name="subprotocol"/> null is legacy.</summary>
-    public RelayedConnection Connect(string? subprotocol)
+    public RelayedConnection Connect(string? subprotocol, string? sessionId = null, CancellationToken aborted = default)
     {
         var (relayClient, testClient) = CreatePair();
         var (relayUpstream, testKernel) = CreatePair();
-        var run = Task.Run(() => Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, CancellationToken.None));
+        var run = Task.Run(() => Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, sessionId, aborted), CancellationToken.None);
         return new RelayedConnection(testClient, testKernel, run);
     }
 
