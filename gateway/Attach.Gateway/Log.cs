@@ -71,4 +71,7 @@ internal static partial class Log
 
     [LoggerMessage(2304, LogLevel.Warning, "Kernel {KernelId}: the client disconnected with cell {MsgId} queued behind a held cell; it was not sent to the kernel (run it again)")]
     public static partial void QueuedCellDropped(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2305, LogLevel.Information, "Kernel channel {KernelId}: the connection of {User} dropped without a close")]
+    public static partial void ClientDropped(ILogger logger, string kernelId, string user);
 }

@@ -64,7 +64,13 @@ internal sealed partial class KernelChannelRelay
                 {
                     outcome = await buffer.ReceiveAsync(connection.Client, cancellationToken);
                 }
-                catch (WebSocketException ex) when (ex.WebSocketErrorCode != WebSocketError.ConnectionClosedPrematurely && !cancellationToken.IsCancellationRequested)
+                catch (WebSocketException ex) when (ex.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely)
+                {
+                    // The connection dropped without a close (network gone, laptop asleep): the browser will reconnect.
+                    Log.ClientDropped(logger, connection.KernelId, connection.User);
+                    return;
+                }
+                catch (WebSocketException ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     // The WebSocket layer itself refused a frame (a text frame that is not UTF-8, a bad opcode)
                     // and has already sent the close; the kernel side still needs closing.
@@ -117,8 +123,9 @@ internal sealed partial class KernelChannelRelay
         {
             queue.TryComplete();
 
-            // The client went away (closed, or the connection dropped) rather than being refused: a held cell waits for its reconnect.
-            if (connection.ClientEnded != ClientEnd.Rejected)
+            // The connection dropped (no close from the client, nor from the gateway): a held cell waits for the
+            // browser's reconnect. A client that closed properly still has everything it sent delivered.
+            if (connection.ClientEnded is null)
             {
                 connection.MarkClientGone();
             }
@@ -165,7 +172,7 @@ internal sealed partial class KernelChannelRelay
             }
         }
 
-        var end = connection.ClientEnded ?? ClientEnd.Rejected;
+        var end = connection.ClientEnded ?? ClientEnd.Dropped;
         await CloseQuietlyAsync(connection.Upstream, end.Status, end.Description);
     }
 
@@ -239,5 +246,7 @@ internal sealed partial class KernelChannelRelay
     private sealed record ClientEnd(WebSocketCloseStatus Status, string? Description)
     {
         public static ClientEnd Rejected { get; } = new(WebSocketCloseStatus.NormalClosure, "client connection closed by the gateway");
+
+        public static ClientEnd Dropped { get; } = new(WebSocketCloseStatus.EndpointUnavailable, "the client's connection dropped");
     }
 }

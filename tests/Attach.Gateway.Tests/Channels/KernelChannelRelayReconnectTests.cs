@@ -27,7 +27,7 @@ public sealed class KernelChannelRelayReconnectTests
         Assert.Equal("display_data", shown.MsgType);
 
         // The browser's socket drops: the first kernel socket is closed without the cell.
-        await first.Client.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "network gone", ct);
+        first.Client.Abort();
         Assert.Equal(WebSocketMessageType.Close, (await RelayedConnection.ReceiveAsync(first.Kernel, ct)).Type);
         await first.Kernel.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", ct);
         await first.Relay.WaitAsync(ct);
@@ -88,7 +88,7 @@ public sealed class KernelChannelRelayReconnectTests
         var (cell, _) = CellFrames.Execute(Legacy, "a", "import torch");
         await first.Client.SendAsync(cell, WebSocketMessageType.Text, true, ct);
         var (_, brokerToken) = await broker.NextCallAsync(ct);
-        await first.Client.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "network gone", ct);
+        first.Client.Abort();
         Assert.Equal(WebSocketMessageType.Close, (await RelayedConnection.ReceiveAsync(first.Kernel, ct)).Type);
 
         var second = harness.Connect(null, sessionId: "s1");
@@ -121,7 +121,7 @@ public sealed class KernelChannelRelayReconnectTests
         await first.Client.SendAsync(cell, WebSocketMessageType.Text, true, ct);
         var (_, brokerToken) = await broker.NextCallAsync(ct);
 
-        await first.Client.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "tab closed", ct);
+        first.Client.Abort();
 
         await Task.Delay(Timeout.Infinite, brokerToken).ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(ct);
         Assert.True(brokerToken.IsCancellationRequested);
@@ -149,5 +149,29 @@ public sealed class KernelChannelRelayReconnectTests
         Assert.Equal(cell, (await RelayedConnection.ReceiveAsync(first.Kernel, ct)).Data);
         await CellFrames.CloseBothAsync(other, ct);
         await CellFrames.CloseBothAsync(first, ct);
+    }
+
+    [Fact]
+    public async Task ClientClosesProperly_WhileACellIsHeld_TheCellAndWhatFollowsStillReachTheKernel()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (cell, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "b", "kernel_info_request", "{}");
+        await first.Client.SendAsync(cell, WebSocketMessageType.Text, true, ct);
+        await first.Client.SendAsync(info, WebSocketMessageType.Text, true, ct);
+        await broker.NextCallAsync(ct);
+        await first.Client.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", ct);
+
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+
+        Assert.Equal(cell, (await RelayedConnection.ReceiveAsync(first.Kernel, ct)).Data);
+        Assert.Equal(info, (await RelayedConnection.ReceiveAsync(first.Kernel, ct)).Data);
+        Assert.Equal(WebSocketMessageType.Close, (await RelayedConnection.ReceiveAsync(first.Kernel, ct)).Type);
+        await first.Kernel.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", ct);
+        await first.Relay.WaitAsync(ct);
     }
 }

@@ -35,7 +35,17 @@ internal sealed class RelayHarness
     {
         var (relayClient, testClient) = CreatePair();
         var (relayUpstream, testKernel) = CreatePair();
-        var run = Task.Run(() => Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, sessionId, aborted), CancellationToken.None);
+        var run = Task.Run(
+            async () =>
+            {
+                // As ASP.NET Core does when the request ends: the sockets go, and a client-mode peer stops waiting for the connection to close.
+                using (relayClient)
+                using (relayUpstream)
+                {
+                    await Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, sessionId, aborted);
+                }
+            },
+            CancellationToken.None);
         return new RelayedConnection(testClient, testKernel, run);
     }
 
