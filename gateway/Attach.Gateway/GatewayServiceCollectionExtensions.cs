@@ -34,6 +34,7 @@ internal static class GatewayServiceCollectionExtensions
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<KernelMessageFactory>();
+        services.AddOptions<KernelChannelOptions>().BindConfiguration(KernelChannelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<KernelChannelRelay>();
         services.AddSingleton<BrokerClient>();
         services.AddSingleton<IExecutionBroker>(sp => sp.GetRequiredService<BrokerClient>());

@@ -74,4 +74,22 @@ internal static partial class Log
 
     [LoggerMessage(2202, LogLevel.Warning, "{User} asked the broker about kernel {KernelId}, which is not on their Jupyter Server; refused with 404")]
     public static partial void OtherUsersKernelRefused(ILogger logger, string user, string kernelId);
+
+    [LoggerMessage(2300, LogLevel.Debug, "Kernel {KernelId}: held cell {MsgId} is {Phase} (position {QueuePosition} of {QueueLength})")]
+    public static partial void CellProgress(ILogger logger, string kernelId, string msgId, ExecutionPhase phase, int? queuePosition, int? queueLength);
+
+    [LoggerMessage(2301, LogLevel.Information, "Kernel {KernelId}: interrupt from the toolbar; held and queued cells aborted on {Channels} open channel(s), forwarding it to Jupyter")]
+    public static partial void InterruptIntercepted(ILogger logger, string kernelId, int channels);
+
+    [LoggerMessage(2302, LogLevel.Information, "Kernel {KernelId}: the client disconnected while cell {MsgId} was held for a GPU; the cell waits for the browser to reconnect")]
+    public static partial void HeldCellParked(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2303, LogLevel.Information, "Kernel {KernelId}: a reconnected channel took over held cell {MsgId}")]
+    public static partial void HeldCellAdopted(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2304, LogLevel.Warning, "Kernel {KernelId}: the client disconnected with cell {MsgId} queued behind a held cell; it was not sent to the kernel (run it again)")]
+    public static partial void QueuedCellDropped(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2305, LogLevel.Information, "Kernel channel {KernelId}: the connection of {User} dropped without a close")]
+    public static partial void ClientDropped(ILogger logger, string kernelId, string user);
 }

@@ -21,6 +21,7 @@ app.UseTokenLogin();
 app.UseSameOriginForCookies();
 app.UseAuthorization();
 app.UseUserRouteGuard();
+app.UseKernelInterrupts();
 app.MapLoginPage();
 app.MapKernelChannels();
 app.MapUserKernelChannels();

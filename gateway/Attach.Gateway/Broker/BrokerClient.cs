@@ -1,4 +1,6 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Attach.Contracts.Http;
 using Attach.Contracts.Kernels;
 
@@ -13,17 +15,60 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
     /// <summary>For busy/idle reports: short timeouts, retried with jitter.</summary>
     public const string ReportPipeline = "broker-report";
 
-    public async Task<ExecutionDecision> ExecuteAsync(string kernelId, string user, ExecutionRequest request, CancellationToken cancellationToken)
+    /// <summary>A progress line is a few hundred bytes; a longer one means the answer is not what the gateway expects.</summary>
+    internal const int MaxLineChars = 64 * 1024;
+
+    /// <summary>
+    /// Asks for the streamed answer (<see cref="AttachMediaTypes.NdJson"/>): progress lines while the cell waits,
+    /// then the decision. A broker that does not stream answers one JSON decision, which is read as such. The
+    /// response is read as it arrives (not buffered), and cancelling aborts the request, which tells the broker
+    /// to drop the waiter.
+    /// </summary>
+    public async Task<ExecutionDecision> ExecuteAsync(
+        string kernelId,
+        string user,
+        ExecutionRequest request,
+        Func<ExecutionProgress, CancellationToken, ValueTask> onProgress,
+        CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/executions")
         {
             Content = JsonContent.Create(request),
         };
         message.Headers.Add(AttachHeaders.User, user);
-        using var response = await clients.CreateClient(ExecutePipeline).SendAsync(message, cancellationToken);
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(AttachMediaTypes.NdJson));
+        message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json", 0.5));
+        using var response = await clients.CreateClient(ExecutePipeline).SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         response.EnsureSuccessStatusCode();
-        return await response.Content.ReadFromJsonAsync<ExecutionDecision>(cancellationToken)
-            ?? throw new HttpRequestException("the broker answered with an empty body");
+        if (response.Content.Headers.ContentType?.MediaType != AttachMediaTypes.NdJson)
+        {
+            return await response.Content.ReadFromJsonAsync<ExecutionDecision>(JsonSerializerOptions.Web, cancellationToken)
+                ?? throw new HttpRequestException("the broker answered with an empty body");
+        }
+
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(body);
+        while (await ReadLineAsync(reader, cancellationToken) is { } line)
+        {
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            var update = JsonSerializer.Deserialize<ExecutionUpdate>(line, JsonSerializerOptions.Web)
+                ?? throw new JsonException("the broker sent a null update line");
+            if (update.Decision is { } decision)
+            {
+                return decision;
+            }
+
+            if (update.Progress is { } progress)
+            {
+                await onProgress(progress, cancellationToken);
+            }
+        }
+
+        throw new HttpRequestException("the broker's streamed answer ended before its decision");
     }
 
     /// <summary>One cheap call through the per-cell client: opens its connection and compiles its path.</summary>
@@ -43,5 +88,14 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
         message.Headers.Add(AttachHeaders.User, user);
         using var response = await clients.CreateClient(ReportPipeline).SendAsync(message, cancellationToken);
         response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Reads one line; a line longer than <see cref="MaxLineChars"/> is refused as not an update.</summary>
+    private static async Task<string?> ReadLineAsync(StreamReader reader, CancellationToken cancellationToken)
+    {
+        var line = await reader.ReadLineAsync(cancellationToken);
+        return line is { Length: > MaxLineChars }
+            ? throw new HttpRequestException($"the broker sent a streamed line longer than {MaxLineChars} characters")
+            : line;
     }
 }

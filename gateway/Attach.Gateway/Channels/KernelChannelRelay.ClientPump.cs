@@ -18,7 +18,7 @@ internal sealed partial class KernelChannelRelay
     /// </summary>
     internal const int ClientQueueCapacity = 16;
 
-    private async Task PumpClientToKernelAsync(Connection connection, CancellationToken cancellationToken)
+    private async Task PumpClientToKernelAsync(Connection connection, HeldCell? adopted, CancellationToken cancellationToken)
     {
         var queue = Channel.CreateBounded<ClientMessage>(new BoundedChannelOptions(ClientQueueCapacity)
         {
@@ -29,7 +29,7 @@ internal sealed partial class KernelChannelRelay
         var reader = ReadClientAsync(connection, queue.Writer, cancellationToken);
         try
         {
-            await ForwardToKernelAsync(connection, queue.Reader, cancellationToken);
+            await ForwardToKernelAsync(connection, adopted, queue.Reader, cancellationToken);
         }
         finally
         {
@@ -55,7 +55,6 @@ internal sealed partial class KernelChannelRelay
     private async Task ReadClientAsync(Connection connection, ChannelWriter<ClientMessage> queue, CancellationToken cancellationToken)
     {
         using var buffer = new MessageBuffer(_options.MaxMessageBytes);
-        long sequence = 0;
         try
         {
             while (true)
@@ -65,7 +64,13 @@ internal sealed partial class KernelChannelRelay
                 {
                     outcome = await buffer.ReceiveAsync(connection.Client, cancellationToken);
                 }
-                catch (WebSocketException ex) when (ex.WebSocketErrorCode != WebSocketError.ConnectionClosedPrematurely && !cancellationToken.IsCancellationRequested)
+                catch (WebSocketException ex) when (ex.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely)
+                {
+                    // The connection dropped without a close (network gone, laptop asleep): the browser will reconnect.
+                    Log.ClientDropped(logger, connection.KernelId, connection.User);
+                    return;
+                }
+                catch (WebSocketException ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     // The WebSocket layer itself refused a frame (a text frame that is not UTF-8, a bad opcode)
                     // and has already sent the close; the kernel side still needs closing.
@@ -92,7 +97,7 @@ internal sealed partial class KernelChannelRelay
                 }
 
                 var (owned, length) = buffer.DetachMessage();
-                var message = new ClientMessage(owned, length, isText, summary, ++sequence);
+                var message = new ClientMessage(owned, length, isText, summary, connection.NextSequence());
                 if (summary is { Channel: KernelChannelNames.Control, MsgType: "interrupt_request" }
                     && connection.Interrupt(message.Sequence) is { } heldMsgId)
                 {
@@ -117,52 +122,89 @@ internal sealed partial class KernelChannelRelay
         finally
         {
             queue.TryComplete();
+
+            // The connection dropped (no close from the client, nor from the gateway): a held cell waits for the
+            // browser's reconnect. A client that closed properly still has everything it sent delivered.
+            if (connection.ClientEnded is null)
+            {
+                connection.MarkClientGone();
+            }
         }
     }
 
     /// <summary>Sends queued messages to the kernel in order, holding GPU cells, then passes the client's close on.</summary>
-    private async Task ForwardToKernelAsync(Connection connection, ChannelReader<ClientMessage> queue, CancellationToken cancellationToken)
+    private async Task ForwardToKernelAsync(Connection connection, HeldCell? adopted, ChannelReader<ClientMessage> queue, CancellationToken cancellationToken)
     {
-        await foreach (var message in queue.ReadAllAsync(cancellationToken))
+        var goOn = adopted is null || await ForwardAdoptedAsync(connection, adopted, cancellationToken);
+        while (goOn && await queue.WaitToReadAsync(cancellationToken))
         {
-            using (message)
+            while (goOn && queue.TryRead(out var message))
             {
-                await ForwardAsync(connection, message, cancellationToken);
+                var outcome = GateOutcome.Forward;
+                try
+                {
+                    outcome = await ForwardAsync(connection, message, cancellationToken);
+                }
+                finally
+                {
+                    // A parked cell's message belongs to the registry now.
+                    if (outcome != GateOutcome.ClientGone)
+                    {
+                        message.Dispose();
+                    }
+                }
+
+                goOn = outcome != GateOutcome.ClientGone;
             }
         }
 
-        var end = connection.ClientEnded ?? ClientEnd.Rejected;
+        if (!goOn)
+        {
+            // The client left while a cell was held; what it sent after that cell has nobody to answer it.
+            while (queue.TryRead(out var left))
+            {
+                if (left.IsExecuteRequest)
+                {
+                    Log.QueuedCellDropped(logger, connection.KernelId, left.Summary.MsgId);
+                }
+
+                left.Dispose();
+            }
+        }
+
+        var end = connection.ClientEnded ?? ClientEnd.Dropped;
         await CloseQuietlyAsync(connection.Upstream, end.Status, end.Description);
     }
 
-    private async Task ForwardAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
+    private async Task<GateOutcome> ForwardAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
     {
         if (message.IsExecuteRequest)
         {
             if (connection.IsInterrupted(message.Sequence))
             {
                 await AnswerAbortedAsync(connection, message, cancellationToken);
-                return;
+                return GateOutcome.Interrupted;
             }
 
             if (message.Summary.Code is { Length: > 0 } code)
             {
                 var gate = await GateExecutionAsync(connection, message, code, cancellationToken);
-                if (gate == GateOutcome.Answered)
+                if (gate is GateOutcome.Answered or GateOutcome.ClientGone)
                 {
-                    return;
+                    return gate;
                 }
 
                 // An interrupt read while the broker answered still wins: the cell has not reached the kernel.
                 if (gate == GateOutcome.Interrupted || connection.IsInterrupted(message.Sequence))
                 {
                     await AnswerAbortedAsync(connection, message, cancellationToken);
-                    return;
+                    return GateOutcome.Interrupted;
                 }
             }
         }
 
         await connection.Upstream.SendAsync(message.Data, message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+        return GateOutcome.Forward;
     }
 
     /// <summary>Answers a cell the kernel never saw as ipykernel answers one it drops: busy, execute_reply(aborted), idle.</summary>
@@ -195,11 +237,16 @@ internal sealed partial class KernelChannelRelay
 
         /// <summary>An interrupt abandoned the hold; answer it as aborted.</summary>
         Interrupted,
+
+        /// <summary>The client left while the cell was held; it is parked for the browser's reconnect.</summary>
+        ClientGone,
     }
 
     /// <summary>How the client's side ended: the close to pass on to the kernel side.</summary>
     private sealed record ClientEnd(WebSocketCloseStatus Status, string? Description)
     {
         public static ClientEnd Rejected { get; } = new(WebSocketCloseStatus.NormalClosure, "client connection closed by the gateway");
+
+        public static ClientEnd Dropped { get; } = new(WebSocketCloseStatus.EndpointUnavailable, "the client's connection dropped");
     }
 }

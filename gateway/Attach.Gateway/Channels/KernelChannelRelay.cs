@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.WebSockets;
 using Attach.Contracts.Kernels;
@@ -20,12 +21,21 @@ internal sealed partial class KernelChannelRelay(
     IExecutionBroker broker,
     ActivityReporter activity,
     KernelMessageFactory messages,
+    IOptions<KernelChannelOptions> channelOptions,
+    TimeProvider timeProvider,
     ILogger<KernelChannelRelay> logger)
 {
     /// <summary>Status messages are tiny; larger kernel messages are forwarded without being parsed.</summary>
     private const int MaxStatusMessageBytes = 64 * 1024;
 
     private readonly GatewayOptions _options = options.Value;
+
+    /// <summary>The open channels, so an interrupt sent over HTTP reaches the channels of its kernel.</summary>
+    private readonly ConcurrentDictionary<Connection, byte> _connections = new();
+
+    private readonly KernelChannelOptions _channelOptions = channelOptions.Value;
+
+    private readonly HeldCellRegistry _held = new(channelOptions.Value.ReconnectGrace, timeProvider, logger);
 
     public Task RunAsync(HttpContext context, string kernelId) => RunAsync(context, kernelId, _options.JupyterUrl!, _options.JupyterToken);
 
@@ -64,16 +74,83 @@ internal sealed partial class KernelChannelRelay(
         }
 
         using var client = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = upstream.SubProtocol });
-        await RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, context.RequestAborted);
+        var sessionId = context.Request.Query["session_id"].FirstOrDefault();
+        await RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, string.IsNullOrEmpty(sessionId) ? null : sessionId, context.RequestAborted);
     }
 
-    /// <summary>Relays one accepted client socket to one connected upstream socket until either side ends.</summary>
-    internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, CancellationToken cancellationToken)
+    /// <summary>
+    /// Relays one accepted client socket to one connected upstream socket until either side ends. A channel that
+    /// reconnects the browser session <paramref name="sessionId"/> (the client's <c>session_id</c>) takes over the
+    /// cell that session's previous channel held, if any.
+    /// </summary>
+    internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, string? sessionId, CancellationToken cancellationToken)
     {
-        using var connection = new Connection(kernelId, user, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
+        using var connection = new Connection(kernelId, user, sessionId, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
+        HeldCell? adopted = null;
+        if (sessionId is not null)
+        {
+            // An older channel of the same session that still holds a cell has been replaced by this one (the
+            // browser reconnected before the gateway saw the old socket drop): it lets go of the cell, this one takes it.
+            var handoff = false;
+            foreach (var older in _connections.Keys)
+            {
+                if (older.KernelId == kernelId && older.User == user && older.SessionId == sessionId && older.HoldsCell)
+                {
+                    older.MarkClientGone();
+                    handoff = true;
+                }
+            }
+
+            adopted = await _held.TakeAsync(new HeldCellKey(kernelId, user, sessionId), handoff, _channelOptions.CloseGrace, cancellationToken);
+        }
+
+        _connections.TryAdd(connection, 0);
+        try
+        {
+            await RelayConnectionAsync(connection, subprotocol, adopted, cancellationToken);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+        }
+    }
+
+    /// <summary>
+    /// An interrupt that did not come through the channel (the toolbar's <c>POST /api/kernels/{id}/interrupt</c>):
+    /// on every open channel of this kernel and user, the held cell and the cells queued behind it are aborted
+    /// exactly as an <c>interrupt_request</c> read at this moment would abort them. Returns how many channels it reached.
+    /// </summary>
+    public int InterruptKernel(string kernelId, string user)
+    {
+        var reached = 0;
+        foreach (var connection in _connections.Keys)
+        {
+            if (connection.KernelId != kernelId || connection.User != user)
+            {
+                continue;
+            }
+
+            reached++;
+            if (connection.InterruptEverythingRead() is { } heldMsgId)
+            {
+                Log.HoldInterrupted(logger, kernelId, heldMsgId);
+            }
+        }
+
+        return reached;
+    }
+
+    /// <summary>How many client messages the open channels of this kernel have read (for tests that must order an interrupt after a read).</summary>
+    internal long MessagesRead(string kernelId) =>
+        _connections.Keys.Where(c => c.KernelId == kernelId).Sum(c => c.LastRead);
+
+    private async Task RelayConnectionAsync(Connection connection, string? subprotocol, HeldCell? adopted, CancellationToken cancellationToken)
+    {
+        var (kernelId, user) = (connection.KernelId, connection.User);
         Log.Connected(logger, kernelId, user, subprotocol ?? "legacy");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var toKernel = PumpClientToKernelAsync(connection, stop.Token);
+        using var gone = stop.Token.Register(connection.MarkClientGone);
+        var toKernel = PumpClientToKernelAsync(connection, adopted, stop.Token);
         var toClient = PumpKernelToClientAsync(connection, stop.Token);
         var first = await Task.WhenAny(toKernel, toClient);
         if (first.IsFaulted)
@@ -82,7 +159,7 @@ internal sealed partial class KernelChannelRelay(
         }
 
         // One side has closed (its pump passed the close on) or failed: give the other a moment to finish its close, then stop.
-        await Task.WhenAny(Task.WhenAll(toKernel, toClient), Task.Delay(TimeSpan.FromSeconds(5), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default));
+        await Task.WhenAny(Task.WhenAll(toKernel, toClient), Task.Delay(_channelOptions.CloseGrace, timeProvider, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default));
         await stop.CancelAsync();
         await Task.WhenAll(toKernel, toClient).ContinueWith(_ => { }, TaskScheduler.Default);
         Log.Disconnected(logger, kernelId, user);
@@ -133,78 +210,24 @@ internal sealed partial class KernelChannelRelay(
         }
     }
 
-    /// <summary>
-    /// Asks the broker about one cell and waits while it attaches. <see cref="GateOutcome.Forward"/>: send the
-    /// cell; <see cref="GateOutcome.Answered"/>: the gateway answered it itself (the attach failed: the cell says
-    /// why and is not run); <see cref="GateOutcome.Interrupted"/>: an interrupt abandoned the hold.
-    /// </summary>
-    private async Task<GateOutcome> GateExecutionAsync(Connection connection, ClientMessage message, string code, CancellationToken cancellationToken)
+    /// <summary>The line a held cell shows while it waits: the broker's own words, prefixed like every gateway line.</summary>
+    internal static string ProgressText(ExecutionProgress progress)
     {
-        // The header is a slice of the message's own buffer, which lives until the message is disposed.
-        var request = message.Summary;
-        var parent = request.HeaderJson;
-        ExecutionDecision decision;
-        using var hold = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (!connection.TryBeginHold(message.Sequence, request.MsgId, hold))
+        if (!string.IsNullOrWhiteSpace(progress.Message))
         {
-            return GateOutcome.Interrupted;
+            return $"attach: {progress.Message}";
         }
 
-        hold.CancelAfter(_options.AttachTimeout);
-        try
+        return progress switch
         {
-            // Abandoning the call is enough on an interrupt: the broker's idle policy releases a slice nobody uses.
-            decision = await broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(request.MsgId, code), hold.Token);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The client left while its cell was held: say so, the cell was never sent to the kernel.
-            Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
-            throw;
-        }
-        catch (OperationCanceledException) when (connection.IsInterrupted(message.Sequence))
-        {
-            return GateOutcome.Interrupted;
-        }
-        catch (OperationCanceledException)
-        {
-            Log.AttachTimedOut(logger, connection.KernelId, request.MsgId, _options.AttachTimeout);
-            await AnswerWithErrorAsync(connection, parent, $"No GPU was attached within {_options.AttachTimeout.TotalSeconds:0} s, so the cell was not run. Run it again to retry; if this repeats, ask your platform team about the pool.", cancellationToken);
-            return GateOutcome.Answered;
-        }
-        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException or System.Text.Json.JsonException)
-        {
-            // Fail open: the notebook keeps working without the broker, and the process shim still catches real CUDA use.
-            Log.BrokerUnavailable(logger, connection.KernelId, request.MsgId, ex.Message);
-            await connection.SendToClientAsync(
-                messages.Stream(connection.Protocol, parent, "stderr", "attach: the GPU broker could not be reached, so this cell runs without a GPU check. If it needs a GPU, run it again in a moment.\n"),
-                cancellationToken);
-            return GateOutcome.Forward;
-        }
-        finally
-        {
-            connection.EndHold();
-        }
-
-        if (!decision.NeedsGpu)
-        {
-            return GateOutcome.Forward;
-        }
-
-        if (decision.Attachment is { } attached)
-        {
-            Log.CellReleased(logger, connection.KernelId, request.MsgId, decision.Rule, attached.GpuIndex, attached.WaitSeconds * 1000);
-            if (decision.NewlyAttached)
-            {
-                await connection.SendToClientAsync(messages.Stream(connection.Protocol, parent, "stdout", AttachedMessage(attached)), cancellationToken);
-            }
-
-            return GateOutcome.Forward;
-        }
-
-        Log.CellRefused(logger, connection.KernelId, request.MsgId, decision.Error ?? "unknown");
-        await AnswerWithErrorAsync(connection, parent, $"No GPU could be attached: {decision.Error}. The cell was not run.", cancellationToken);
-        return GateOutcome.Answered;
+            { Phase: ExecutionPhase.Queued, QueuePosition: { } position, QueueLength: { } length, EtaSeconds: { } eta } =>
+                $"attach: waiting for a GPU: position {position} of {length}, about {eta:0} s",
+            { Phase: ExecutionPhase.Queued, QueuePosition: { } position, QueueLength: { } length } =>
+                $"attach: waiting for a GPU: position {position} of {length}",
+            { Phase: ExecutionPhase.Queued } => "attach: waiting for a GPU",
+            { Phase: ExecutionPhase.Resuming } => "attach: resuming the kernel's GPU state",
+            _ => "attach: attaching a GPU",
+        };
     }
 
     internal static string AttachedMessage(AttachmentInfo attached) =>
@@ -247,11 +270,13 @@ internal sealed partial class KernelChannelRelay(
     /// One relayed connection: both sockets, the lock that serialises sends to the client, and what the
     /// reader and the forwarder share about interrupts and the held cell.
     /// </summary>
-    private sealed class Connection(string kernelId, string user, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
+    private sealed class Connection(string kernelId, string user, string? sessionId, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
     {
         private readonly SemaphoreSlim _clientSend = new(1, 1);
+        private readonly CancellationTokenSource _clientGone = new();
         private readonly Lock _holdLock = new();
         private long _interruptedBefore;
+        private long _lastRead;
         private long _heldSequence;
         private string? _heldMsgId;
         private CancellationTokenSource? _hold;
@@ -260,6 +285,35 @@ internal sealed partial class KernelChannelRelay(
         public string KernelId { get; } = kernelId;
 
         public string User { get; } = user;
+
+        /// <summary>The browser session's id (the channel's session_id), when the client gave one.</summary>
+        public string? SessionId { get; } = sessionId;
+
+        /// <summary>Cancelled once the client has left (closed, dropped, or replaced by a reconnect of its session).</summary>
+        public CancellationToken ClientGone => _clientGone.Token;
+
+        public bool HoldsCell
+        {
+            get
+            {
+                lock (_holdLock)
+                {
+                    return _hold is not null;
+                }
+            }
+        }
+
+        public void MarkClientGone()
+        {
+            try
+            {
+                _clientGone.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The connection has ended.
+            }
+        }
 
         public KernelWireProtocol Protocol { get; } = protocol;
 
@@ -271,6 +325,38 @@ internal sealed partial class KernelChannelRelay(
         public ClientEnd? ClientEnded => Volatile.Read(ref _clientEnded);
 
         public void EndClient(ClientEnd end) => Volatile.Write(ref _clientEnded, end);
+
+        /// <summary>Numbers the next client message read (1, 2, 3, …); only the reader calls it.</summary>
+        public long NextSequence()
+        {
+            lock (_holdLock)
+            {
+                return ++_lastRead;
+            }
+        }
+
+        public long LastRead
+        {
+            get
+            {
+                lock (_holdLock)
+                {
+                    return _lastRead;
+                }
+            }
+        }
+
+        /// <summary>An interrupt from outside the channel: everything read so far counts as before it.</summary>
+        public string? InterruptEverythingRead()
+        {
+            long sequence;
+            lock (_holdLock)
+            {
+                sequence = _lastRead + 1;
+            }
+
+            return Interrupt(sequence);
+        }
 
         /// <summary>Whether an interrupt was read after the message with this sequence number.</summary>
         public bool IsInterrupted(long sequence)
@@ -314,7 +400,7 @@ internal sealed partial class KernelChannelRelay(
             string? heldMsgId;
             lock (_holdLock)
             {
-                _interruptedBefore = sequence;
+                _interruptedBefore = Math.Max(_interruptedBefore, sequence);
                 if (_hold is null || _heldSequence >= sequence)
                 {
                     return null;
@@ -367,6 +453,10 @@ internal sealed partial class KernelChannelRelay(
             }
         }
 
-        public void Dispose() => _clientSend.Dispose();
+        public void Dispose()
+        {
+            _clientSend.Dispose();
+            _clientGone.Dispose();
+        }
     }
 }

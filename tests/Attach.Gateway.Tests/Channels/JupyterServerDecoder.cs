@@ -50,14 +50,16 @@ internal sealed class JupyterServerDecoder
                 "date": header["date"].isoformat() if isinstance(header["date"], datetime) else header["date"],
                 "parent_msg_id": msg["parent_header"].get("msg_id"),
                 "content": msg["content"],
+                "metadata": msg["metadata"],
+                "parent_header": msg["parent_header"],
             }
-            if header["msg_type"] in ("stream", "error"):
+            if header["msg_type"] in ("stream", "error", "display_data"):
                 output = v4.output_from_msg(msg)
                 nb = v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[output])])
                 nbformat.validate(nb)
                 result["nbformat_output_type"] = output["output_type"]
             results[name] = result
-        print(json.dumps(results))
+        print(json.dumps(results, default=str))
         """;
 
     /// <summary>Writes the frames to a temporary folder and decodes them all in one python3 run.</summary>

@@ -68,6 +68,33 @@ public sealed class KernelMessageFactoryPythonTests(KernelMessageFactoryPythonTe
         Assert.Equal("""{"status":"aborted"}""", JsonSerializer.Serialize(message.GetProperty("content")));
     }
 
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public void DisplayData_DecodedByPython_IsNotebookDisplayOutputWithDisplayId(string protocol)
+    {
+        var message = decoded.Get($"{protocol}-display-data");
+
+        AssertCommonHeader(message, "iopub", "display_data");
+        Assert.Equal("display_data", message.GetProperty("nbformat_output_type").GetString());
+        var content = message.GetProperty("content");
+        Assert.Equal("attach: waiting for a GPU: position 2 of 5, about 40 s", content.GetProperty("data").GetProperty("text/plain").GetString());
+        Assert.Equal("attach-req-0001", content.GetProperty("transient").GetProperty("display_id").GetString());
+        Assert.Equal("{}", JsonSerializer.Serialize(message.GetProperty("metadata")));
+        Assert.Equal("execute_request", message.GetProperty("parent_header").GetProperty("msg_type").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public void UpdateDisplayData_DecodedByPython_CarriesTheSameDisplayId(string protocol)
+    {
+        var message = decoded.Get($"{protocol}-update-display-data");
+
+        AssertCommonHeader(message, "iopub", "update_display_data");
+        var content = message.GetProperty("content");
+        Assert.Equal("attach: attaching a GPU", content.GetProperty("data").GetProperty("text/plain").GetString());
+        Assert.Equal("attach-req-0001", content.GetProperty("transient").GetProperty("display_id").GetString());
+    }
+
     private static void AssertCommonHeader(JsonElement message, string channel, string msgType)
     {
         Assert.Equal(channel, message.GetProperty("channel").GetString());
@@ -108,6 +135,8 @@ public sealed class KernelMessageFactoryPythonTests(KernelMessageFactoryPythonTe
                 frames[$"{prefix}-error"] = (protocol, factory.Error(protocol, parent, "GpuUnavailable", "no GPU free", [Traceback0, "second line"]));
                 frames[$"{prefix}-execute-reply-error"] = (protocol, factory.ExecuteReplyError(protocol, parent, "GpuUnavailable", "no GPU free", [Traceback0]));
                 frames[$"{prefix}-execute-reply-aborted"] = (protocol, factory.ExecuteReplyAborted(protocol, parent));
+                frames[$"{prefix}-display-data"] = (protocol, factory.DisplayData(protocol, parent, "attach-req-0001", "attach: waiting for a GPU: position 2 of 5, about 40 s"));
+                frames[$"{prefix}-update-display-data"] = (protocol, factory.UpdateDisplayData(protocol, parent, "attach-req-0001", "attach: attaching a GPU"));
             }
 
             _messages = JupyterServerDecoder.Decode(frames);

@@ -4,6 +4,7 @@ using Attach.Contracts.Kernels;
 using Attach.Gateway.Broker;
 using Attach.Gateway.Channels;
 using Attach.Gateway.Channels.Protocol;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Moq;
@@ -13,21 +14,38 @@ namespace Attach.Gateway.Tests.Channels;
 /// <summary>Runs <see cref="KernelChannelRelay"/> in-process between two in-memory WebSocket pairs: a test client and a test kernel.</summary>
 internal sealed class RelayHarness
 {
-    public RelayHarness(IExecutionBroker broker, long maxMessageBytes = 64 * 1024)
+    public RelayHarness(IExecutionBroker broker, long maxMessageBytes = 64 * 1024, KernelChannelOptions? channelOptions = null, ILogger<KernelChannelRelay>? logger = null)
     {
         var options = Options.Create(new GatewayOptions { MaxMessageBytes = maxMessageBytes, AttachTimeout = TimeSpan.FromMinutes(10) });
         var activity = new ActivityReporter(new BrokerClient(Mock.Of<IHttpClientFactory>()), NullLogger<ActivityReporter>.Instance);
-        Relay = new KernelChannelRelay(options, broker, activity, new KernelMessageFactory(TimeProvider.System), NullLogger<KernelChannelRelay>.Instance);
+        Relay = new KernelChannelRelay(
+            options,
+            broker,
+            activity,
+            new KernelMessageFactory(TimeProvider.System),
+            Options.Create(channelOptions ?? new KernelChannelOptions()),
+            TimeProvider.System,
+            logger ?? NullLogger<KernelChannelRelay>.Instance);
     }
 
     public KernelChannelRelay Relay { get; }
 
     /// <summary>Starts one relayed connection; <paramref name="subprotocol"/> null is legacy.</summary>
-    public RelayedConnection Connect(string? subprotocol)
+    public RelayedConnection Connect(string? subprotocol, string? sessionId = null, CancellationToken aborted = default)
     {
         var (relayClient, testClient) = CreatePair();
         var (relayUpstream, testKernel) = CreatePair();
-        var run = Task.Run(() => Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, CancellationToken.None));
+        var run = Task.Run(
+            async () =>
+            {
+                // As ASP.NET Core does when the request ends: the sockets go, and a client-mode peer stops waiting for the connection to close.
+                using (relayClient)
+                using (relayUpstream)
+                {
+                    await Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, sessionId, aborted);
+                }
+            },
+            CancellationToken.None);
         return new RelayedConnection(testClient, testKernel, run);
     }
 
@@ -118,7 +136,7 @@ internal sealed class FakeExecutionBroker(bool hold) : IExecutionBroker
     /// <summary>Completes with the call's token when the first call is held.</summary>
     public Task<CancellationToken> Held => _held.Task;
 
-    public async Task<ExecutionDecision> ExecuteAsync(string kernelId, string user, ExecutionRequest request, CancellationToken cancellationToken)
+    public async Task<ExecutionDecision> ExecuteAsync(string kernelId, string user, ExecutionRequest request, Func<ExecutionProgress, CancellationToken, ValueTask> onProgress, CancellationToken cancellationToken)
     {
         if (!hold)
         {

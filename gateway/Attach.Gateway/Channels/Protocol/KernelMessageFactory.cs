@@ -131,6 +131,45 @@ internal sealed class KernelMessageFactory(TimeProvider timeProvider)
         Build(protocol, KernelChannelNames.Shell, "execute_reply", parentHeaderJson, 0, static (writer, _) =>
             writer.WriteString("status"u8, "aborted"));
 
+    /// <summary>
+    /// An iopub <c>display_data</c> message with plain text and a <c>transient.display_id</c>, so that later
+    /// <see cref="UpdateDisplayData"/> messages with the same id replace it in place (one line that updates).
+    /// </summary>
+    /// <param name="protocol">The socket's wire protocol.</param>
+    /// <param name="parentHeaderJson">The header of the client request this answers (a JSON object).</param>
+    /// <param name="displayId">The display's id; clients key updates by it.</param>
+    /// <param name="text">The <c>text/plain</c> representation shown in the cell.</param>
+    /// <exception cref="ArgumentException"><paramref name="parentHeaderJson"/> is not a JSON object.</exception>
+    public KernelFrame DisplayData(KernelWireProtocol protocol, ReadOnlyMemory<byte> parentHeaderJson, string displayId, string text) =>
+        Display(protocol, "display_data", parentHeaderJson, displayId, text);
+
+    /// <summary>An iopub <c>update_display_data</c> message: replaces the output shown by <see cref="DisplayData"/> with the same id.</summary>
+    /// <param name="protocol">The socket's wire protocol.</param>
+    /// <param name="parentHeaderJson">The header of the client request this answers (a JSON object).</param>
+    /// <param name="displayId">The id given to the first <see cref="DisplayData"/>.</param>
+    /// <param name="text">The new <c>text/plain</c> representation.</param>
+    /// <exception cref="ArgumentException"><paramref name="parentHeaderJson"/> is not a JSON object.</exception>
+    public KernelFrame UpdateDisplayData(KernelWireProtocol protocol, ReadOnlyMemory<byte> parentHeaderJson, string displayId, string text) =>
+        Display(protocol, "update_display_data", parentHeaderJson, displayId, text);
+
+    private KernelFrame Display(KernelWireProtocol protocol, string msgType, ReadOnlyMemory<byte> parentHeaderJson, string displayId, string text)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(displayId);
+        ArgumentNullException.ThrowIfNull(text);
+        return Build(protocol, KernelChannelNames.IoPub, msgType, parentHeaderJson, (displayId, text), static (writer, state) =>
+        {
+            // Content as IPython.display writes it: data, metadata, transient.display_id.
+            writer.WriteStartObject("data"u8);
+            writer.WriteString("text/plain"u8, state.text);
+            writer.WriteEndObject();
+            writer.WriteStartObject("metadata"u8);
+            writer.WriteEndObject();
+            writer.WriteStartObject("transient"u8);
+            writer.WriteString("display_id"u8, state.displayId);
+            writer.WriteEndObject();
+        });
+    }
+
     private static void ValidateError(string ename, string evalue, IReadOnlyList<string> traceback)
     {
         ArgumentNullException.ThrowIfNull(ename);

@@ -1,0 +1,383 @@
+using System.Net.WebSockets;
+using Attach.Contracts.Kernels;
+using Attach.Gateway.Channels.Protocol;
+
+namespace Attach.Gateway.Channels;
+
+/// <summary>
+/// Holding a GPU cell. The hold belongs to the kernel and the browser session, not to one WebSocket: when the
+/// browser's channel drops while a cell waits, the broker call goes on and the cell is parked; a channel that
+/// reconnects with the same kernel and session takes it over, shows its state, and sends it to the kernel once
+/// the GPU is attached. Only one broker call is ever made for the cell.
+/// </summary>
+internal sealed partial class KernelChannelRelay
+{
+    /// <summary>
+    /// Asks the broker about one cell and waits while it attaches. <see cref="GateOutcome.Forward"/>: send the
+    /// cell; <see cref="GateOutcome.Answered"/>: the gateway answered it itself (the attach failed: the cell says
+    /// why and is not run); <see cref="GateOutcome.Interrupted"/>: an interrupt abandoned the hold;
+    /// <see cref="GateOutcome.ClientGone"/>: the browser left and the cell was parked for its reconnect.
+    /// </summary>
+    private async Task<GateOutcome> GateExecutionAsync(Connection connection, ClientMessage message, string code, CancellationToken cancellationToken)
+    {
+        var cell = new HeldCell(message, connection.Protocol, KeyOf(connection, message.Summary), messages);
+        if (!connection.TryBeginHold(message.Sequence, message.Summary.MsgId, cell.Hold))
+        {
+            cell.Dispose();
+            return GateOutcome.Interrupted;
+        }
+
+        cell.Hold.CancelAfter(_options.AttachTimeout);
+        await cell.AttachToAsync(connection, cancellationToken);
+        cell.Start(broker.ExecuteAsync(connection.KernelId, connection.User, new ExecutionRequest(message.Summary.MsgId, code), cell.ShowProgressAsync, cell.Hold.Token));
+        var outcome = GateOutcome.Forward;
+        try
+        {
+            outcome = await AwaitCellAsync(connection, cell, message.Sequence, cancellationToken);
+            return outcome;
+        }
+        finally
+        {
+            // A parked cell now belongs to the registry (message and all); otherwise the forwarder still owns the message.
+            if (outcome != GateOutcome.ClientGone)
+            {
+                cell.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Waits for the held cell's decision on this connection and acts on it; parks the cell if the client leaves first.</summary>
+    private async Task<GateOutcome> AwaitCellAsync(Connection connection, HeldCell cell, long sequence, CancellationToken cancellationToken)
+    {
+        var request = cell.Message.Summary;
+        var parent = request.HeaderJson;
+        try
+        {
+            await cell.Decision.WaitAsync(connection.ClientGone);
+        }
+        catch (OperationCanceledException) when (!cell.Decision.IsCompleted)
+        {
+            connection.EndHold();
+            cell.Detach();
+            if (cell.Key is { } key)
+            {
+                Log.HeldCellParked(logger, connection.KernelId, request.MsgId);
+                _held.Park(key, cell);
+            }
+            else
+            {
+                Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
+                cell.Abandon();
+            }
+
+            return GateOutcome.ClientGone;
+        }
+        catch (Exception)
+        {
+            // Looked at below, through the task.
+        }
+
+        connection.EndHold();
+        ExecutionDecision decision;
+        try
+        {
+            decision = await cell.Decision;
+        }
+        catch (OperationCanceledException) when (connection.IsInterrupted(sequence))
+        {
+            return GateOutcome.Interrupted;
+        }
+        catch (OperationCanceledException)
+        {
+            Log.AttachTimedOut(logger, connection.KernelId, request.MsgId, _options.AttachTimeout);
+            await AnswerWithErrorAsync(connection, parent, $"No GPU was attached within {_options.AttachTimeout.TotalSeconds:0} s, so the cell was not run. Run it again to retry; if this repeats, ask your platform team about the pool.", cancellationToken);
+            return GateOutcome.Answered;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or Polly.ExecutionRejectedException or System.Text.Json.JsonException)
+        {
+            // Fail open: the notebook keeps working without the broker, and the process shim still catches real CUDA use.
+            Log.BrokerUnavailable(logger, connection.KernelId, request.MsgId, ex.Message);
+            await connection.SendToClientAsync(
+                messages.Stream(connection.Protocol, parent, "stderr", "attach: the GPU broker could not be reached, so this cell runs without a GPU check. If it needs a GPU, run it again in a moment.\n"),
+                cancellationToken);
+            return GateOutcome.Forward;
+        }
+
+        if (!decision.NeedsGpu)
+        {
+            return GateOutcome.Forward;
+        }
+
+        if (decision.Attachment is { } attached)
+        {
+            Log.CellReleased(logger, connection.KernelId, request.MsgId, decision.Rule, attached.GpuIndex, attached.WaitSeconds * 1000);
+            if (decision.NewlyAttached)
+            {
+                await connection.SendToClientAsync(messages.Stream(connection.Protocol, parent, "stdout", AttachedMessage(attached)), cancellationToken);
+            }
+
+            return GateOutcome.Forward;
+        }
+
+        Log.CellRefused(logger, connection.KernelId, request.MsgId, decision.Error ?? "unknown");
+        await AnswerWithErrorAsync(connection, parent, $"No GPU could be attached: {decision.Error}. The cell was not run.", cancellationToken);
+        return GateOutcome.Answered;
+    }
+
+    /// <summary>
+    /// Finishes, on this (reconnected) channel, a cell held on an earlier one: shows its state, waits for the same
+    /// broker call, then sends it to the kernel or answers it. Returns false when this client left too (parked again).
+    /// </summary>
+    private async Task<bool> ForwardAdoptedAsync(Connection connection, HeldCell cell, CancellationToken cancellationToken)
+    {
+        var request = cell.Message.Summary;
+        if (cell.Protocol != connection.Protocol)
+        {
+            // The same browser session reconnects with the same protocol; bytes of the other protocol cannot be relayed.
+            Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
+            cell.Abandon();
+            return true;
+        }
+
+        Log.HeldCellAdopted(logger, connection.KernelId, request.MsgId);
+        var parked = false;
+        try
+        {
+            // Sequence 0: the adopted cell comes before anything this channel reads, so any interrupt aborts it.
+            var outcome = GateOutcome.Interrupted;
+            if (connection.TryBeginHold(0, request.MsgId, cell.Hold))
+            {
+                await cell.AttachToAsync(connection, cancellationToken);
+                outcome = await AwaitCellAsync(connection, cell, 0, cancellationToken);
+            }
+            else
+            {
+                await cell.Hold.CancelAsync();
+            }
+
+            switch (outcome)
+            {
+                case GateOutcome.ClientGone:
+                    parked = true;
+                    return false;
+                case GateOutcome.Interrupted:
+                    await AnswerAbortedAsync(connection, cell.Message, cancellationToken);
+                    return true;
+                case GateOutcome.Forward:
+                    await connection.Upstream.SendAsync(cell.Message.Data, cell.Message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+                    return true;
+                default:
+                    return true;
+            }
+        }
+        finally
+        {
+            if (!parked)
+            {
+                cell.Abandon();
+            }
+        }
+    }
+
+    /// <summary>Which browser a hold belongs to: the channel's session_id (the client's id), else the request's header.session.</summary>
+    private static HeldCellKey? KeyOf(Connection connection, KernelMessageSummary request) =>
+        (connection.SessionId ?? request.Session) is { Length: > 0 } session ? new HeldCellKey(connection.KernelId, connection.User, session) : null;
+
+    /// <summary>A browser session's channel to one kernel, as a user.</summary>
+    private readonly record struct HeldCellKey(string KernelId, string User, string Session);
+
+    /// <summary>
+    /// One cell held for a GPU: the message (owned), the broker call, and where its progress is shown. Progress goes
+    /// to the channel the cell is attached to now; while none is, the last line is kept to show on the next.
+    /// </summary>
+    /// <remarks>
+    /// Sends use the channel's token, not the hold's: cancelling a WebSocket send aborts the socket, and an
+    /// interrupt must only end the hold. A send that fails because the client left does not end the broker call.
+    /// </remarks>
+    private sealed class HeldCell(ClientMessage message, KernelWireProtocol protocol, HeldCellKey? key, KernelMessageFactory messages) : IDisposable
+    {
+        private readonly Lock _lock = new();
+        private readonly string _displayId = $"attach-wait-{message.Summary.MsgId}";
+        private Connection? _sink;
+        private CancellationToken _sinkToken;
+        private string? _lastProgress;
+        private bool _shown;
+
+        public ClientMessage Message { get; } = message;
+
+        public KernelWireProtocol Protocol { get; } = protocol;
+
+        public HeldCellKey? Key { get; } = key;
+
+        /// <summary>Cancelled by an interrupt or the attach timeout; it cancels the broker call.</summary>
+        public CancellationTokenSource Hold { get; } = new();
+
+        public Task<ExecutionDecision> Decision { get; private set; } = Task.FromCanceled<ExecutionDecision>(new CancellationToken(true));
+
+        public void Start(Task<ExecutionDecision> decision) => Decision = decision;
+
+        public async ValueTask ShowProgressAsync(ExecutionProgress progress, CancellationToken holdToken)
+        {
+            holdToken.ThrowIfCancellationRequested();
+            Connection? sink;
+            CancellationToken token;
+            bool shown;
+            var text = ProgressText(progress);
+            lock (_lock)
+            {
+                (_lastProgress, sink, token, shown) = (text, _sink, _sinkToken, _shown);
+                _shown |= sink is not null;
+            }
+
+            if (sink is not null)
+            {
+                await SendQuietlyAsync(sink, text, shown, token);
+            }
+        }
+
+        /// <summary>Makes this channel the one the cell's progress goes to, and shows it the last line, if any.</summary>
+        public async Task AttachToAsync(Connection connection, CancellationToken cancellationToken)
+        {
+            string? text;
+            bool shown;
+            lock (_lock)
+            {
+                (_sink, _sinkToken, text, shown) = (connection, cancellationToken, _lastProgress, _shown);
+                _shown |= text is not null;
+            }
+
+            if (text is not null)
+            {
+                await SendQuietlyAsync(connection, text, shown, cancellationToken);
+            }
+        }
+
+        public void Detach()
+        {
+            lock (_lock)
+            {
+                (_sink, _sinkToken) = (null, default);
+            }
+        }
+
+        /// <summary>Gives up on a cell the relay owns: the broker call is cancelled (the broker drops the waiter) and the message freed.</summary>
+        public void Abandon()
+        {
+            try
+            {
+                Hold.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already abandoned.
+            }
+
+            Message.Dispose();
+            Dispose();
+        }
+
+        /// <summary>Ends the hold's timer; the message stays with whoever forwards it.</summary>
+        public void Dispose() => Hold.Dispose();
+
+        private async Task SendQuietlyAsync(Connection connection, string text, bool update, CancellationToken token)
+        {
+            var parent = Message.Summary.HeaderJson;
+            var frame = update
+                ? messages.UpdateDisplayData(connection.Protocol, parent, _displayId, text)
+                : messages.DisplayData(connection.Protocol, parent, _displayId, text);
+            try
+            {
+                await connection.SendToClientAsync(frame, token);
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The client left; the cell keeps waiting for its reconnect.
+            }
+        }
+    }
+
+    /// <summary>Cells whose channel dropped, kept for the browser's reconnect; each is dropped after <see cref="KernelChannelOptions.ReconnectGrace"/>.</summary>
+    private sealed class HeldCellRegistry(TimeSpan grace, TimeProvider timeProvider, ILogger logger)
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<HeldCellKey, HeldCell> _parked = [];
+        private readonly Dictionary<HeldCellKey, TaskCompletionSource<HeldCell>> _waiting = [];
+
+        public void Park(HeldCellKey key, HeldCell cell)
+        {
+            HeldCell? replaced = null;
+            lock (_lock)
+            {
+                if (_waiting.Remove(key, out var waiter) && waiter.TrySetResult(cell))
+                {
+                    return;
+                }
+
+                _parked.Remove(key, out replaced);
+                _parked[key] = cell;
+            }
+
+            replaced?.Abandon();
+            _ = ExpireAsync(key, cell);
+        }
+
+        /// <summary>
+        /// Takes the cell parked for this browser session, if any. With <paramref name="handoffExpected"/> (an older
+        /// channel of the same session was just told to let go of its cell) waits up to <paramref name="timeout"/> for it.
+        /// </summary>
+        public async Task<HeldCell?> TakeAsync(HeldCellKey key, bool handoffExpected, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            TaskCompletionSource<HeldCell> waiter;
+            lock (_lock)
+            {
+                if (_parked.Remove(key, out var parked))
+                {
+                    return parked;
+                }
+
+                if (!handoffExpected)
+                {
+                    return null;
+                }
+
+                waiter = new TaskCompletionSource<HeldCell>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiting[key] = waiter;
+            }
+
+            try
+            {
+                return await waiter.Task.WaitAsync(timeout, timeProvider, cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                lock (_lock)
+                {
+                    if (_waiting.TryGetValue(key, out var current) && current == waiter)
+                    {
+                        _waiting.Remove(key);
+                    }
+                }
+
+                // Handed over just as the wait ended: keep it rather than lose it.
+                return waiter.Task.IsCompletedSuccessfully ? waiter.Task.Result : null;
+            }
+        }
+
+        private async Task ExpireAsync(HeldCellKey key, HeldCell cell)
+        {
+            await Task.Delay(grace, timeProvider);
+            lock (_lock)
+            {
+                if (!_parked.TryGetValue(key, out var current) || current != cell)
+                {
+                    return;
+                }
+
+                _parked.Remove(key);
+            }
+
+            Log.HeldCellDropped(logger, key.KernelId, cell.Message.Summary.MsgId);
+            cell.Abandon();
+        }
+    }
+}
