@@ -3,6 +3,7 @@ using Attach.Broker.Hubs;
 using Attach.Broker.Kernels;
 using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
+using Attach.Broker.Scheduling;
 using Attach.ServiceDefaults.Security;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
@@ -40,6 +41,8 @@ internal static class BrokerServiceCollectionExtensions
                 ? new InMemoryLeaseStore()
                 : SqliteLeaseStore.Open(Path.GetFullPath(store.Path, sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
         });
+        services.AddOptions<SchedulingOptions>().BindConfiguration(SchedulingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new PoolScheduler(sp.GetRequiredService<IOptions<SchedulingOptions>>().Value.ToSettings(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<NodeRegistry>();
         services.AddSingleton<LeaseTable>();
         services.AddSingleton<IGpuBinder, GpuBinder>();

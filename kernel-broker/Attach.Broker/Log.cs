@@ -54,4 +54,9 @@ internal static partial class Log
 
     [LoggerMessage(1201, LogLevel.Warning, "Stored lease {LeaseId} of kernel {KernelId} was not given back to its kernel ({Reason}); it is unbound at its agent's next heartbeat")]
     public static partial void StoredLeaseNotRestored(ILogger logger, string leaseId, string kernelId, string reason);
+
+    // 1300-1399: the pool scheduler and its queue
+
+    [LoggerMessage(1300, LogLevel.Information, "Kernel {KernelId} (user {Owner}) left the queue without a GPU: {Reason}")]
+    public static partial void QueueLeft(ILogger logger, string kernelId, string owner, string reason);
 }
