@@ -18,6 +18,7 @@ app.UseAuthorization();
 app.MapKernelsApi();
 app.MapPoolApi();
 app.MapNodesApi();
+app.MapQueueApi();
 app.MapHub<AttachHub>(AttachHubProtocol.Path);
 app.Run();
 

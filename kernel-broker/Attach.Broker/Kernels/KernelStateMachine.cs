@@ -43,7 +43,8 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private string? _lastNodeId;
     private int? _lastGpuIndex;
     private SlicePreference? _preference;
-    private readonly List<Action<KernelStatus>> _watchers = [];
+    private readonly List<Action<KernelProgress>> _watchers = [];
+    private bool _binding;
 
     public KernelStateMachine(
         string kernelId,
@@ -100,10 +101,11 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     }
 
     /// <summary>
-    /// Calls <paramref name="onChange"/> with the status after every transition and queue move until disposed. It runs
-    /// under the machine's lock: it must only hand the status on (a channel write), never block or call back.
+    /// Calls <paramref name="onChange"/> with the status (and the queue's length, when queued) after every transition
+    /// and queue move until disposed. It runs under the machine's lock: it must only hand the status on (a channel
+    /// write), never block or call back.
     /// </summary>
-    public IDisposable Watch(Action<KernelStatus> onChange)
+    public IDisposable Watch(Action<KernelProgress> onChange)
     {
         lock (_lock)
         {
@@ -201,6 +203,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                         };
                         _attachCancel = new CancellationTokenSource();
                         _cancelReason = null;
+                        _binding = false;
                         _attaching = attaching = AttachCoreAsync(request, _timeProvider.GetUtcNow(), _attachCancel.Token);
                         started = true;
                         break;
@@ -349,6 +352,13 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         {
             _graceTimer?.Dispose();
             _graceTimer = null;
+            if (_state == KernelState.Attaching && !_binding)
+            {
+                _binding = true;
+                TransitionTo_NeedsLock(KernelState.Attaching, $"binding GPU {gpuIndex} ({gpuName}) on node {nodeId}");
+                return;
+            }
+
             if (_state != KernelState.Queued)
             {
                 return;
@@ -356,6 +366,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
 
             var waited = _timeProvider.GetUtcNow() - _since;
             ClearQueue_NeedsLock();
+            _binding = true;
             TransitionTo_NeedsLock(KernelState.Attaching, $"a GPU is free: binding GPU {gpuIndex} ({gpuName}) on node {nodeId} after {waited.TotalSeconds:0.#} s in the queue");
         }
     }
@@ -541,7 +552,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         _events.Publish(new KernelStateChanged(KernelId, from, to, reason, status));
         foreach (var watcher in _watchers)
         {
-            watcher(status);
+            watcher(new KernelProgress(status, _state == KernelState.Queued ? _queueLength : null, _state == KernelState.Attaching && _binding));
         }
     }
 
@@ -562,7 +573,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         }
     }
 
-    private sealed class Unwatch(KernelStateMachine machine, Action<KernelStatus> onChange) : IDisposable
+    private sealed class Unwatch(KernelStateMachine machine, Action<KernelProgress> onChange) : IDisposable
     {
         public void Dispose()
         {

@@ -11,7 +11,7 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
         var reservation = leases.Reserve(kernelId, owner, request, wait: observer is not null, observer);
         var lease = reservation switch
         {
-            { Lease: { } placed } => placed,
+            { Lease: { } placed } => Placed(placed, observer),
             { Ticket: { } ticket } => await WaitForSliceAsync(ticket, cancellationToken),
             _ => throw new AttachFailedException(reservation.Failure!),
         };
@@ -43,6 +43,12 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
             lease.MemoryMiB,
             lease.Gpu.MemoryTotalMiB,
             Math.Max(0, wait.TotalSeconds));
+    }
+
+    private static Lease Placed(Lease lease, IQueueObserver? observer)
+    {
+        observer?.Placed(lease.NodeId, lease.Gpu.Index, lease.Gpu.DisplayName);
+        return lease;
     }
 
     public void ExpectRelease(string leaseId, DateTimeOffset? at) => leases.ExpectRelease(leaseId, at);
