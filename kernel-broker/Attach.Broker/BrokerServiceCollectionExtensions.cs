@@ -42,6 +42,7 @@ internal static class BrokerServiceCollectionExtensions
                 : SqliteLeaseStore.Open(Path.GetFullPath(store.Path, sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
         });
         services.AddOptions<SchedulingOptions>().BindConfiguration(SchedulingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SchedulingOptions>, SchedulingOptionsValidator>();
         services.AddSingleton(sp => new PoolScheduler(sp.GetRequiredService<IOptions<SchedulingOptions>>().Value.ToSettings(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<NodeRegistry>();
         services.AddSingleton<LeaseTable>();
