@@ -4,6 +4,7 @@ using Attach.Broker.Hubs;
 using Attach.Broker.Kernels;
 using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
+using Attach.Broker.Scheduling;
 using Attach.ServiceDefaults.Security;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.FileProviders;
@@ -35,6 +36,9 @@ internal static class BrokerServiceCollectionExtensions
         services.AddHostedService<DetectorWarmUp>();
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<StoreOptions>>().Value.Open(sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
+        services.AddOptions<SchedulingOptions>().BindConfiguration(SchedulingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SchedulingOptions>, SchedulingOptionsValidator>();
+        services.AddSingleton(sp => new PoolScheduler(sp.GetRequiredService<IOptions<SchedulingOptions>>().Value.ToSettings(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<NodeRegistry>();
         services.AddSingleton<LeaseTable>();
         services.AddSingleton<IGpuBinder, GpuBinder>();

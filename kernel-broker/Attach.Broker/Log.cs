@@ -54,4 +54,18 @@ internal static partial class Log
 
     [LoggerMessage(1201, LogLevel.Warning, "Stored lease {LeaseId} of kernel {KernelId} was not given back to its kernel ({Reason}); it is unbound at its agent's next heartbeat")]
     public static partial void StoredLeaseNotRestored(ILogger logger, string leaseId, string kernelId, string reason);
+
+    // 1300-1399: the pool scheduler and its queue
+
+    [LoggerMessage(1300, LogLevel.Information, "Kernel {KernelId} (user {Owner}) left the queue without a GPU: {Reason}")]
+    public static partial void QueueLeft(ILogger logger, string kernelId, string owner, string reason);
+
+    [LoggerMessage(1301, LogLevel.Information, "Kernel {KernelId} (user {Owner}): the client stopped waiting for its queued execution; the request left the queue")]
+    public static partial void QueuedRequestAbandoned(ILogger logger, string kernelId, string owner);
+
+    [LoggerMessage(1302, LogLevel.Information, "Kernel {KernelId}: process {Pid} on node {NodeId} waits in the queue at position {Position}")]
+    public static partial void RuntimeAttachQueued(ILogger logger, string kernelId, string nodeId, int pid, int position);
+
+    [LoggerMessage(1303, LogLevel.Information, "User {User} cancelled the queued request of kernel {KernelId}")]
+    public static partial void QueueCancelledByUser(ILogger logger, string kernelId, string user);
 }

@@ -22,6 +22,7 @@ app.MapKernelsApi();
 app.MapPoolApi();
 app.MapPoolHistoryApi();
 app.MapNodesApi();
+app.MapQueueApi();
 app.MapBrokerMetrics();
 app.MapHub<AttachHub>(AttachHubProtocol.Path);
 app.Run();

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Attach.Broker.Pool;
+using Attach.Broker.Scheduling;
 using Attach.Contracts.Kernels;
 using Attach.Contracts.Pool;
 
@@ -6,10 +8,12 @@ namespace Attach.Broker.Kernels;
 
 /// <summary>
 /// The one owner of a kernel's GPU state: Detached → Attaching → Attached{Busy|Idle} → Releasing → Detached,
-/// any → Failed with a reason. Every field is guarded by <see cref="_lock"/>; methods that expect it held
-/// end in <c>_NeedsLock</c>. Binds and unbinds run outside the lock; time comes from <see cref="TimeProvider"/>.
+/// any → Failed with a reason. When nothing fits, Attaching → Queued (position and ETA published on every change) →
+/// Attaching once the queue places a slice, or → Detached when the wait is cancelled. Every field is guarded by
+/// <see cref="_lock"/>; methods that expect it held end in <c>_NeedsLock</c>. Binds and unbinds run outside the lock;
+/// time comes from <see cref="TimeProvider"/>.
 /// </summary>
-internal sealed partial class KernelStateMachine : IDisposable
+internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
 {
     private readonly Lock _lock = new();
     private readonly IGpuBinder _binder;
@@ -29,6 +33,18 @@ internal sealed partial class KernelStateMachine : IDisposable
     private ITimer? _idleTimer;
     private long _idleGeneration;
     private bool _disposed;
+    private int? _queuePosition;
+    private int? _queueLength;
+    private double? _etaSeconds;
+    private CancellationTokenSource? _attachCancel;
+    private string? _cancelReason;
+    private ITimer? _graceTimer;
+    private long _graceGeneration;
+    private string? _lastNodeId;
+    private int? _lastGpuIndex;
+    private SlicePreference? _preference;
+    private readonly List<Action<KernelProgress>> _watchers = [];
+    private bool _binding;
 
     public KernelStateMachine(
         string kernelId,
@@ -64,6 +80,87 @@ internal sealed partial class KernelStateMachine : IDisposable
         }
     }
 
+    /// <summary>The slice size the owner chose for the next attach (<c>PUT …/slice-preference</c>); null for the default.</summary>
+    public SlicePreference? Preference
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _preference;
+            }
+        }
+
+        set
+        {
+            lock (_lock)
+            {
+                _preference = value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="onChange"/> with the status (and the queue's length, when queued) after every transition
+    /// and queue move until disposed. It runs under the machine's lock: it must only hand the status on (a channel
+    /// write), never block or call back.
+    /// </summary>
+    public IDisposable Watch(Action<KernelProgress> onChange)
+    {
+        lock (_lock)
+        {
+            _watchers.Add(onChange);
+        }
+
+        return new Unwatch(this, onChange);
+    }
+
+    /// <summary>
+    /// Takes the kernel's request out of the queue (the cell was interrupted, the process stopped asking) and waits
+    /// until the kernel is Detached. False when it was not queued: it may have got its slice a moment ago.
+    /// </summary>
+    public async Task<bool> CancelQueuedAsync(string reason)
+    {
+        CancellationTokenSource? cancel;
+        Task<AttachOutcome>? attaching;
+        lock (_lock)
+        {
+            if (_state != KernelState.Queued || _attachCancel is null)
+            {
+                return false;
+            }
+
+            _cancelReason = reason;
+            cancel = _attachCancel;
+            attaching = _attaching;
+        }
+
+        // Outside the lock: cancelling runs the binder's continuation, which takes the lease table's lock.
+        await cancel.CancelAsync();
+        var outcome = await attaching!;
+        return outcome.Attachment is null;
+    }
+
+    /// <summary>
+    /// Keeps a queued request of a caller that asks again and again (the shim's agent) for <paramref name="grace"/>
+    /// more; when no new ask comes in that time, the request leaves the queue.
+    /// </summary>
+    public void KeepQueuedFor(TimeSpan grace)
+    {
+        lock (_lock)
+        {
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+            if (_disposed || _state is not (KernelState.Queued or KernelState.Attaching))
+            {
+                return;
+            }
+
+            var generation = ++_graceGeneration;
+            _graceTimer = _timeProvider.CreateTimer(OnGraceExpired, (generation, grace), grace, Timeout.InfiniteTimeSpan);
+        }
+    }
+
     /// <summary>
     /// Returns once the kernel holds a slice (or the attach failed). Concurrent callers share one attach;
     /// a call during a release waits for the release, then attaches again. The attach goes on even if
@@ -90,6 +187,7 @@ internal sealed partial class KernelStateMachine : IDisposable
 
                         return new AttachOutcome(_attachment, NewlyAttached: false, Error: null);
                     case KernelState.Attaching:
+                    case KernelState.Queued:
                         attaching = _attaching!;
                         break;
                     case KernelState.Releasing:
@@ -97,7 +195,16 @@ internal sealed partial class KernelStateMachine : IDisposable
                         break;
                     default:
                         TransitionTo_NeedsLock(KernelState.Attaching, $"GPU work detected (rule {rule})");
-                        _attaching = attaching = AttachCoreAsync(request, _timeProvider.GetUtcNow());
+                        // Back to the node and GPU of the last slice when there is room: its CUDA state and caches are there.
+                        request = request with
+                        {
+                            PreferredNodeId = request.PreferredNodeId ?? _lastNodeId,
+                            PreferredGpuIndex = request.PreferredGpuIndex ?? (request.PreferredNodeId is null ? _lastGpuIndex : null),
+                        };
+                        _attachCancel = new CancellationTokenSource();
+                        _cancelReason = null;
+                        _binding = false;
+                        _attaching = attaching = AttachCoreAsync(request, _timeProvider.GetUtcNow(), _attachCancel.Token);
                         started = true;
                         break;
                 }
@@ -177,10 +284,12 @@ internal sealed partial class KernelStateMachine : IDisposable
     /// </summary>
     public async Task ReleaseAsync(string reason, CancellationToken cancellationToken, string? onlyLeaseId = null)
     {
+        // A queued request holds nothing yet: releasing it means leaving the queue.
+        await CancelQueuedAsync(reason);
         Task? attaching;
         lock (_lock)
         {
-            attaching = _state == KernelState.Attaching ? _attaching : null;
+            attaching = _state is KernelState.Attaching or KernelState.Queued ? _attaching : null;
         }
 
         if (attaching is not null)
@@ -207,22 +316,105 @@ internal sealed partial class KernelStateMachine : IDisposable
 
     public void Dispose()
     {
+        CancellationTokenSource? cancel;
         lock (_lock)
         {
             _disposed = true;
             DisarmIdleTimer_NeedsLock();
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+            cancel = _state == KernelState.Queued ? _attachCancel : null;
+            _cancelReason ??= "the kernel was shut down";
+        }
+
+        cancel?.Cancel();
+    }
+
+    void IQueueObserver.Queued(WaiterInfo standing)
+    {
+        lock (_lock)
+        {
+            if (_disposed || _state is not (KernelState.Attaching or KernelState.Queued))
+            {
+                return;
+            }
+
+            _queuePosition = standing.Position;
+            _queueLength = standing.QueueLength;
+            _etaSeconds = standing.EtaSeconds;
+            TransitionTo_NeedsLock(KernelState.Queued, QueueMessage(standing.Position, standing.QueueLength, standing.EtaSeconds));
         }
     }
 
-    private async Task<AttachOutcome> AttachCoreAsync(SliceRequest request, DateTimeOffset requestedAt)
+    void IQueueObserver.Placed(string nodeId, int gpuIndex, string gpuName)
+    {
+        lock (_lock)
+        {
+            _graceTimer?.Dispose();
+            _graceTimer = null;
+            if (_state == KernelState.Attaching && !_binding)
+            {
+                _binding = true;
+                TransitionTo_NeedsLock(KernelState.Attaching, $"binding GPU {gpuIndex} ({gpuName}) on node {nodeId}");
+                return;
+            }
+
+            if (_state != KernelState.Queued)
+            {
+                return;
+            }
+
+            var waited = _timeProvider.GetUtcNow() - _since;
+            ClearQueue_NeedsLock();
+            _binding = true;
+            TransitionTo_NeedsLock(KernelState.Attaching, $"a GPU is free: binding GPU {gpuIndex} ({gpuName}) on node {nodeId} after {waited.TotalSeconds:0.#} s in the queue");
+        }
+    }
+
+    /// <summary>The one line a waiting cell shows, e.g. "waiting for a GPU: position 2 of 5, about 40 s".</summary>
+    internal static string QueueMessage(int position, int length, double? etaSeconds) =>
+        $"waiting for a GPU: position {position} of {length}" + (etaSeconds is { } eta ? $", about {FormatEta(eta)}" : "");
+
+    private static string FormatEta(double seconds) =>
+        seconds < 90 ? string.Create(CultureInfo.InvariantCulture, $"{Math.Max(1, Math.Ceiling(seconds)):0} s")
+        : seconds < 90 * 60 ? string.Create(CultureInfo.InvariantCulture, $"{Math.Ceiling(seconds / 60):0} min")
+        : string.Create(CultureInfo.InvariantCulture, $"{seconds / 3600:0.#} h");
+
+    private void ClearQueue_NeedsLock()
+    {
+        _queuePosition = null;
+        _queueLength = null;
+        _etaSeconds = null;
+    }
+
+    private void OnGraceExpired(object? state)
+    {
+        var (generation, grace) = ((long, TimeSpan))state!;
+        lock (_lock)
+        {
+            if (generation != _graceGeneration || _state != KernelState.Queued)
+            {
+                return;
+            }
+        }
+
+        _ = CancelQueuedAsync($"no request for it in {grace.TotalSeconds:0.#} s (the process stopped asking)");
+    }
+
+    private async Task<AttachOutcome> AttachCoreAsync(SliceRequest request, DateTimeOffset requestedAt, CancellationToken cancellationToken)
     {
         // Leave the caller's lock before binding.
         await Task.Yield();
         try
         {
-            var attachment = await _binder.BindAsync(KernelId, Owner, request, requestedAt, CancellationToken.None);
+            var attachment = await _binder.BindAsync(KernelId, Owner, request, requestedAt, this, cancellationToken);
             lock (_lock)
             {
+                _graceTimer?.Dispose();
+                _graceTimer = null;
+                ClearQueue_NeedsLock();
+                _lastNodeId = attachment.NodeId;
+                _lastGpuIndex = attachment.GpuIndex;
                 _attachment = attachment;
                 if (!_busy)
                 {
@@ -237,12 +429,26 @@ internal sealed partial class KernelStateMachine : IDisposable
             Log.Attached(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, attachment.NodeId, attachment.WaitSeconds * 1000);
             return new AttachOutcome(attachment, NewlyAttached: true, Error: null);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            string reason;
+            lock (_lock)
+            {
+                reason = _cancelReason ?? "the request was cancelled";
+                ClearQueue_NeedsLock();
+                TransitionTo_NeedsLock(KernelState.Detached, $"left the queue: {reason}");
+            }
+
+            Log.QueueLeft(_logger, KernelId, Owner, reason);
+            return new AttachOutcome(null, NewlyAttached: false, Error: $"no GPU was attached: {reason}");
+        }
         catch (Exception ex)
         {
             // Whatever went wrong, the kernel must leave Attaching: a later cell retries from Failed.
             var reason = ex is AttachFailedException ? ex.Message : $"internal error while attaching ({ex.GetType().Name}: {ex.Message}); run the cell again, and report it if it repeats";
             lock (_lock)
             {
+                ClearQueue_NeedsLock();
                 TransitionTo_NeedsLock(KernelState.Failed, reason);
             }
 
@@ -298,11 +504,20 @@ internal sealed partial class KernelStateMachine : IDisposable
         var generation = ++_idleGeneration;
         _releaseAt = _timeProvider.GetUtcNow() + _idleTimeout;
         _idleTimer = _timeProvider.CreateTimer(OnIdleTimeout, generation, _idleTimeout, Timeout.InfiniteTimeSpan);
+        if (_attachment is { } attachment)
+        {
+            _binder.ExpectRelease(attachment.LeaseId, _releaseAt);
+        }
     }
 
     private void DisarmIdleTimer_NeedsLock()
     {
         _idleGeneration++;
+        if (_releaseAt is not null && _attachment is { } attachment)
+        {
+            _binder.ExpectRelease(attachment.LeaseId, null);
+        }
+
         _releaseAt = null;
         _idleTimer?.Dispose();
         _idleTimer = null;
@@ -335,8 +550,37 @@ internal sealed partial class KernelStateMachine : IDisposable
         var status = Snapshot_NeedsLock();
         Log.Transition(_logger, KernelId, from, to, reason);
         _events.Publish(new KernelStateChanged(KernelId, from, to, reason, status));
+        foreach (var watcher in _watchers)
+        {
+            watcher(new KernelProgress(status, _state == KernelState.Queued ? _queueLength : null, _state == KernelState.Attaching && _binding));
+        }
     }
 
     private KernelStatus Snapshot_NeedsLock() =>
-        new(KernelId, Owner, _state, _busy, _attachment, _since, _state == KernelState.Attached ? _releaseAt : null, _reason);
+        new(KernelId, Owner, _state, _busy, _attachment, _since, _state == KernelState.Attached ? _releaseAt : null, _reason,
+            _state == KernelState.Queued ? _queuePosition : null,
+            _state == KernelState.Queued ? _etaSeconds : null);
+
+    /// <summary>How many requests wait in the pool's queue, as last reported to this kernel, when it is queued.</summary>
+    public int? QueueLength
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _state == KernelState.Queued ? _queueLength : null;
+            }
+        }
+    }
+
+    private sealed class Unwatch(KernelStateMachine machine, Action<KernelProgress> onChange) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (machine._lock)
+            {
+                machine._watchers.Remove(onChange);
+            }
+        }
+    }
 }

@@ -6,13 +6,15 @@ namespace Attach.Broker.Pool;
 /// <summary>Reserves in the <see cref="LeaseTable"/>, then has the chosen agent bind or unbind.</summary>
 internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvider timeProvider, ILogger<GpuBinder> logger) : IGpuBinder
 {
-    public async Task<AttachmentInfo> BindAsync(string kernelId, string owner, SliceRequest request, DateTimeOffset requestedAt, CancellationToken cancellationToken)
+    public async Task<AttachmentInfo> BindAsync(string kernelId, string owner, SliceRequest request, DateTimeOffset requestedAt, IQueueObserver? observer, CancellationToken cancellationToken)
     {
-        var reservation = leases.Reserve(kernelId, owner, request);
-        if (reservation.Lease is not { } lease)
+        var reservation = leases.Reserve(kernelId, owner, request, wait: observer is not null, observer);
+        var lease = reservation switch
         {
-            throw new AttachFailedException(reservation.Failure!);
-        }
+            { Lease: { } placed } => Placed(placed, observer),
+            { Ticket: { } ticket } => await WaitForSliceAsync(ticket, cancellationToken),
+            _ => throw new AttachFailedException(reservation.Failure!),
+        };
 
         try
         {
@@ -41,6 +43,35 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
             lease.MemoryMiB,
             lease.Gpu.MemoryTotalMiB,
             Math.Max(0, wait.TotalSeconds));
+    }
+
+    private static Lease Placed(Lease lease, IQueueObserver? observer)
+    {
+        observer?.Placed(lease.NodeId, lease.Gpu.Index, lease.Gpu.DisplayName);
+        return lease;
+    }
+
+    public void ExpectRelease(string leaseId, DateTimeOffset? at) => leases.ExpectRelease(leaseId, at);
+
+    /// <summary>
+    /// Waits for the queue to place the request. Cancelled while it still waits, it leaves the queue; cancelled just
+    /// after a slice was placed for it, it keeps the slice (the idle policy gives it back if nobody uses it).
+    /// </summary>
+    private async Task<Lease> WaitForSliceAsync(QueueTicket ticket, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ticket.Placed.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !ticket.Placed.IsCanceled)
+        {
+            if (leases.CancelWait(ticket.KernelId))
+            {
+                throw;
+            }
+
+            return await ticket.Placed;
+        }
     }
 
     public async Task UnbindAsync(string leaseId, CancellationToken cancellationToken)

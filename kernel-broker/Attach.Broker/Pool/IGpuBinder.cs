@@ -5,9 +5,17 @@ namespace Attach.Broker.Pool;
 /// <summary>Places and binds slices for the kernel state machine; the seam its unit tests replace.</summary>
 internal interface IGpuBinder
 {
-    /// <summary>Reserves a slice, has the agent bind it, and returns it. Throws <see cref="AttachFailedException"/> with a reason.</summary>
-    Task<AttachmentInfo> BindAsync(string kernelId, string owner, SliceRequest request, DateTimeOffset requestedAt, CancellationToken cancellationToken);
+    /// <summary>
+    /// Reserves a slice, has the agent bind it, and returns it. Throws <see cref="AttachFailedException"/> with a reason.
+    /// With an <paramref name="observer"/>, a request that does not fit waits in the queue (reported to the observer)
+    /// until a slice frees or <paramref name="cancellationToken"/> takes it out of the queue (then
+    /// <see cref="OperationCanceledException"/>); without one it is refused at once.
+    /// </summary>
+    Task<AttachmentInfo> BindAsync(string kernelId, string owner, SliceRequest request, DateTimeOffset requestedAt, IQueueObserver? observer, CancellationToken cancellationToken);
 
     /// <summary>Has the agent unbind the lease and frees it. Throws <see cref="AttachFailedException"/>; the capacity then stays reserved.</summary>
     Task UnbindAsync(string leaseId, CancellationToken cancellationToken);
+
+    /// <summary>When the lease will be released if its kernel stays idle (null: it is busy); the queue's ETAs use it.</summary>
+    void ExpectRelease(string leaseId, DateTimeOffset? at);
 }

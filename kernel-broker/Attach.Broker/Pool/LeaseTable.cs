@@ -1,13 +1,18 @@
 using Attach.Broker.Persistence;
+using Attach.Broker.Scheduling;
 using Attach.Contracts.Pool;
 
 namespace Attach.Broker.Pool;
 
 /// <summary>
-/// Every lease the broker has handed out. Placement and reservation happen under one lock, so two
-/// kernels can never be given the same capacity; capacity is freed only when the agent confirms. Every change is
-/// written to the <see cref="ILeaseStore"/> before it is visible, inside the lock, so a broker killed at any point
-/// restarts with every lease it had handed out and an epoch counter that never goes back.
+/// Every lease the broker has handed out. Placement is the <see cref="PoolScheduler"/>'s (the one count of capacity:
+/// every lease here is an allocation there, with the same id), and it happens under this table's lock together with
+/// the reservation, so two kernels can never be given the same capacity; capacity is freed only when the agent
+/// confirms. Every change is written to the <see cref="ILeaseStore"/> before it is visible, inside the lock, so a
+/// broker killed at any point restarts with every lease it had handed out and an epoch counter that never goes back.
+/// A request that does not fit waits in the scheduler's queue with a <see cref="QueueTicket"/>; a slice freed by a
+/// release, an unbind the agent confirmed or a node coming back is placed for the waiters at once, here, and handed
+/// to their tickets. Ticket callbacks run after the lock is left.
 /// </summary>
 internal sealed class LeaseTable
 {
@@ -26,6 +31,9 @@ internal sealed class LeaseTable
     private readonly NodeRegistry _nodes;
     private readonly TimeProvider _timeProvider;
     private readonly ILeaseStore _store;
+    private readonly PoolScheduler _scheduler;
+    private readonly Dictionary<string, QueueTicket> _tickets = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RegisteredNode> _placedNodes = new(StringComparer.Ordinal);
     private long _epoch;
 
     /// <summary>
@@ -34,11 +42,12 @@ internal sealed class LeaseTable
     /// <see cref="LeaseStatus.Releasing"/>, keeping its capacity until the agent's next heartbeat says whether it
     /// holds the slice (then it is unbound) or not (then it is freed).
     /// </summary>
-    public LeaseTable(NodeRegistry nodes, TimeProvider timeProvider, ILeaseStore? store = null)
+    public LeaseTable(NodeRegistry nodes, TimeProvider timeProvider, ILeaseStore? store = null, PoolScheduler? scheduler = null)
     {
         _nodes = nodes;
         _timeProvider = timeProvider;
         _store = store ?? new InMemoryLeaseStore();
+        _scheduler = scheduler ?? new PoolScheduler(new SchedulerSettings(), timeProvider);
         var stored = _store.Load();
         _epoch = stored.Epoch;
         foreach (var lease in stored.Leases)
@@ -51,8 +60,12 @@ internal sealed class LeaseTable
 
             _epoch = Math.Max(_epoch, lease.Epoch);
             _leases[lease.LeaseId] = lease;
+            _scheduler.Adopt(AllocationOf(lease));
         }
     }
+
+    /// <summary>The scheduler that places this table's leases (queue positions, usage).</summary>
+    public PoolScheduler Scheduler => _scheduler;
 
     /// <summary>The highest epoch handed out or adopted so far; the next lease gets a higher one.</summary>
     public long LastEpoch
@@ -66,36 +79,106 @@ internal sealed class LeaseTable
         }
     }
 
-    /// <summary>Places a slice and reserves it (status <see cref="LeaseStatus.Binding"/>), or says why it cannot.</summary>
-    public ReservationResult Reserve(string kernelId, string owner, SliceRequest request)
+    /// <summary>
+    /// Places a slice and reserves it (status <see cref="LeaseStatus.Binding"/>), or says why it cannot. With
+    /// <paramref name="wait"/>, a request that does not fit now is queued instead: the result carries a
+    /// <see cref="QueueTicket"/> whose task completes with the lease once the scheduler places it (a kernel already
+    /// waiting gets its ticket back, keeping its place). Without, it is refused with the largest hole in the pool.
+    /// </summary>
+    public ReservationResult Reserve(string kernelId, string owner, SliceRequest request, bool wait = false, IQueueObserver? observer = null)
     {
         var live = _nodes.Live();
+        var after = new List<Action>();
+        ReservationResult result;
         lock (_lock)
         {
-            var placement = SlicePlacer.Place(live, _leases.Values, request);
-            if (placement.Failure is { } failure)
+            var placed = new List<SliceAllocation>();
+            SyncNodes_NeedsLock(live, placed);
+            if (_tickets.TryGetValue(kernelId, out var waiting))
             {
-                return new ReservationResult(null, failure);
+                result = new ReservationResult(null, null, waiting);
+            }
+            else
+            {
+                var demand = new SliceDemand(
+                    $"lease-{Guid.NewGuid():N}",
+                    kernelId,
+                    owner,
+                    request.Group,
+                    request.Priority,
+                    request.MemoryMiB,
+                    request.ComputePercent,
+                    request.GpuFraction,
+                    request.NodeId,
+                    request.PreferredNodeId,
+                    request.PreferredGpuIndex);
+                var submitted = _scheduler.Submit(demand, placed);
+                switch (submitted.Outcome)
+                {
+                    case SubmitOutcome.Placed:
+                        result = new ReservationResult(Materialize_NeedsLock(submitted.Allocation!), null);
+                        break;
+                    case SubmitOutcome.Queued when wait:
+                        var ticket = new QueueTicket(kernelId, submitted.Reason!, observer);
+                        _tickets.Add(kernelId, ticket);
+                        result = new ReservationResult(null, null, ticket);
+                        break;
+                    case SubmitOutcome.Queued:
+                        _scheduler.Cancel(kernelId, placed);
+                        result = new ReservationResult(null, SlicePlacer.Explain(live, _leases.Values, request));
+                        break;
+                    default:
+                        result = new ReservationResult(null, submitted.Reason);
+                        break;
+                }
             }
 
-            var lease = new Lease
-            {
-                LeaseId = $"lease-{Guid.NewGuid():N}",
-                Epoch = ++_epoch,
-                KernelId = kernelId,
-                Owner = owner,
-                NodeId = placement.Node!.Heartbeat.NodeId,
-                AgentUrl = placement.Node.Heartbeat.AgentUrl,
-                Gpu = placement.Gpu!,
-                MemoryMiB = request.MemoryMiB,
-                ComputePercent = request.ComputePercent,
-                Since = _timeProvider.GetUtcNow(),
-                Status = LeaseStatus.Binding,
-            };
-            _store.AddLease(lease);
-            _leases.Add(lease.LeaseId, lease);
-            return new ReservationResult(lease, null);
+            Served_NeedsLock(placed, after);
         }
+
+        Run(after);
+        return result;
+    }
+
+    /// <summary>
+    /// Takes a kernel's request out of the queue. False when it is not waiting (any more): a slice may have been placed
+    /// for it a moment ago, and its ticket then carries the lease.
+    /// </summary>
+    public bool CancelWait(string kernelId)
+    {
+        var after = new List<Action>();
+        bool cancelled;
+        lock (_lock)
+        {
+            var placed = new List<SliceAllocation>();
+            cancelled = _tickets.Remove(kernelId, out var ticket) && _scheduler.Cancel(kernelId, placed);
+            if (cancelled)
+            {
+                after.Add(() => ticket!.Cancel());
+            }
+
+            Served_NeedsLock(placed, after);
+        }
+
+        Run(after);
+        return cancelled;
+    }
+
+    /// <summary>When the lease's kernel will release it if it stays idle (null: not idle); feeds the queue's ETAs.</summary>
+    public void ExpectRelease(string leaseId, DateTimeOffset? at) => _scheduler.SetExpectedRelease(leaseId, at);
+
+    /// <summary>Where the kernel stands in the queue, when it waits.</summary>
+    public WaiterInfo? Standing(string kernelId)
+    {
+        foreach (var waiter in _scheduler.Waiters())
+        {
+            if (waiter.KernelId == kernelId)
+            {
+                return waiter;
+            }
+        }
+
+        return null;
     }
 
     public void SetStatus(string leaseId, LeaseStatus status)
@@ -113,6 +196,7 @@ internal sealed class LeaseTable
     /// <summary>Frees the capacity; call only once the agent no longer holds the slice (or never did).</summary>
     public void Remove(string leaseId)
     {
+        var after = new List<Action>();
         lock (_lock)
         {
             if (_leases.ContainsKey(leaseId))
@@ -120,8 +204,13 @@ internal sealed class LeaseTable
                 _store.RemoveLease(leaseId);
                 _leases.Remove(leaseId);
                 _removed[leaseId] = _timeProvider.GetUtcNow();
+                var placed = new List<SliceAllocation>();
+                _scheduler.Release(leaseId, placed);
+                Served_NeedsLock(placed, after);
             }
         }
+
+        Run(after);
     }
 
     public IReadOnlyList<Lease> Snapshot()
@@ -147,6 +236,9 @@ internal sealed class LeaseTable
         var toUnbind = new List<Lease>();
         var adopted = new List<Lease>();
         var now = _timeProvider.GetUtcNow();
+        var live = _nodes.Live();
+        var after = new List<Action>();
+        var placed = new List<SliceAllocation>();
         lock (_lock)
         {
             ForgetOldRemovals_NeedsLock(now);
@@ -161,6 +253,7 @@ internal sealed class LeaseTable
                     _store.RemoveLease(lease.LeaseId);
                     _leases.Remove(lease.LeaseId);
                     _removed[lease.LeaseId] = now;
+                    _scheduler.Release(lease.LeaseId, placed);
                     confirmed.Add(lease);
                 }
             }
@@ -186,11 +279,169 @@ internal sealed class LeaseTable
                 _store.AddLease(lease);
                 _epoch = Math.Max(_epoch, binding.Epoch);
                 _leases.Add(lease.LeaseId, lease);
+                _scheduler.Adopt(AllocationOf(lease));
                 (removedHere ? toUnbind : adopted).Add(lease);
+            }
+
+            // The node's capacity (new, changed or back online) serves waiters now, not at the next request.
+            SyncNodes_NeedsLock(live, placed);
+            Served_NeedsLock(placed, after);
+        }
+
+        Run(after);
+        return new ReconcileResult(confirmed, toUnbind, adopted);
+    }
+
+    /// <summary>Tells the scheduler about nodes that registered, changed their GPUs, went quiet or came back.</summary>
+    private void SyncNodes_NeedsLock(IReadOnlyList<RegisteredNode> live, List<SliceAllocation> placed)
+    {
+        foreach (var node in live)
+        {
+            var id = node.Heartbeat.NodeId;
+            var known = _placedNodes.TryGetValue(id, out var previous);
+            if (known && ReferenceEquals(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus))
+            {
+                _placedNodes[id] = node;
+                continue;
+            }
+
+            if (!known || !SameGpus(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus))
+            {
+                var gpus = new List<GpuCapacity>(node.Heartbeat.Gpus.Count);
+                foreach (var gpu in node.Heartbeat.Gpus)
+                {
+                    gpus.Add(new GpuCapacity(gpu.Index, gpu.MemoryTotalMiB));
+                }
+
+                _scheduler.UpsertNode(id, gpus, placed);
+            }
+
+            _placedNodes[id] = node;
+        }
+
+        List<string>? gone = null;
+        foreach (var id in _placedNodes.Keys)
+        {
+            if (!ContainsNode(live, id))
+            {
+                (gone ??= []).Add(id);
             }
         }
 
-        return new ReconcileResult(confirmed, toUnbind, adopted);
+        foreach (var id in gone ?? [])
+        {
+            // Stale: left out of placement, its leases still counted (the agent may hold them); back on its next heartbeat.
+            _scheduler.SetNodeOnline(id, online: false);
+            _placedNodes.Remove(id);
+        }
+    }
+
+    private static bool ContainsNode(IReadOnlyList<RegisteredNode> live, string nodeId)
+    {
+        foreach (var node in live)
+        {
+            if (node.Heartbeat.NodeId == nodeId)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool SameGpus(IReadOnlyList<GpuInfo> a, IReadOnlyList<GpuInfo> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (a[i].Index != b[i].Index || a[i].MemoryTotalMiB != b[i].MemoryTotalMiB)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Turns allocations the scheduler placed for waiters into leases, and queues the news for their tickets and the rest of the queue.</summary>
+    private void Served_NeedsLock(List<SliceAllocation> placed, List<Action> after)
+    {
+        for (var i = 0; i < placed.Count; i++)
+        {
+            var lease = Materialize_NeedsLock(placed[i]);
+            if (_tickets.Remove(lease.KernelId, out var ticket))
+            {
+                after.Add(() => ticket.Place(lease));
+            }
+            else
+            {
+                // Nobody waits for it any more (it cannot happen while tickets and waiters move together): give it back.
+                _store.RemoveLease(lease.LeaseId);
+                _leases.Remove(lease.LeaseId);
+                _scheduler.Release(lease.LeaseId, placed);
+            }
+        }
+
+        if (_tickets.Count == 0)
+        {
+            return;
+        }
+
+        var waiters = _scheduler.Waiters();
+        foreach (var waiter in waiters)
+        {
+            if (_tickets.TryGetValue(waiter.KernelId, out var ticket) && ticket.Moved(waiter))
+            {
+                after.Add(() => ticket.Report(waiter));
+            }
+        }
+    }
+
+    private Lease Materialize_NeedsLock(SliceAllocation allocation)
+    {
+        var node = _placedNodes[allocation.NodeId];
+        GpuInfo? gpu = null;
+        foreach (var candidate in node.Heartbeat.Gpus)
+        {
+            if (candidate.Index == allocation.GpuIndex)
+            {
+                gpu = candidate;
+            }
+        }
+
+        var lease = new Lease
+        {
+            LeaseId = allocation.AllocationId,
+            Epoch = ++_epoch,
+            KernelId = allocation.KernelId,
+            Owner = allocation.User,
+            NodeId = allocation.NodeId,
+            AgentUrl = node.Heartbeat.AgentUrl,
+            Gpu = gpu!,
+            MemoryMiB = allocation.MemoryMiB,
+            ComputePercent = allocation.ComputePercent,
+            Since = allocation.PlacedAt,
+            Status = LeaseStatus.Binding,
+        };
+        _store.AddLease(lease);
+        _leases.Add(lease.LeaseId, lease);
+        return lease;
+    }
+
+    private static SliceAllocation AllocationOf(Lease lease) =>
+        new(lease.LeaseId, lease.KernelId, lease.Owner, null, PriorityClass.Interactive, lease.NodeId, lease.Gpu.Index, null,
+            lease.MemoryMiB, lease.ComputePercent, lease.Gpu.MemoryTotalMiB, lease.Since, lease.Since);
+
+    private static void Run(List<Action> after)
+    {
+        foreach (var action in after)
+        {
+            action();
+        }
     }
 
     private void ForgetOldRemovals_NeedsLock(DateTimeOffset now)
@@ -202,8 +453,8 @@ internal sealed class LeaseTable
     }
 }
 
-/// <summary>A reserved lease, or why none could be reserved.</summary>
-internal sealed record ReservationResult(Lease? Lease, string? Failure);
+/// <summary>A reserved lease, a place in the queue, or why neither.</summary>
+internal sealed record ReservationResult(Lease? Lease, string? Failure, QueueTicket? Ticket = null);
 
 /// <summary>What reconciliation found: releases now confirmed, leases to unbind (again), and live bindings adopted as bound.</summary>
 internal sealed record ReconcileResult(IReadOnlyList<Lease> ConfirmedReleases, IReadOnlyList<Lease> ToUnbind, IReadOnlyList<Lease> Adopted);

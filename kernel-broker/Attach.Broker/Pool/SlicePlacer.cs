@@ -9,6 +9,15 @@ namespace Attach.Broker.Pool;
 /// </summary>
 internal static class SlicePlacer
 {
+    /// <summary>
+    /// Why <paramref name="request"/> cannot be placed now, for a caller that would rather be refused than wait. The
+    /// <see cref="Scheduling.PoolScheduler"/> places; this only explains (the largest hole), and says so when the room
+    /// there is kept for requests that were waiting first.
+    /// </summary>
+    public static string Explain(IReadOnlyList<RegisteredNode> nodes, IEnumerable<Lease> leases, SliceRequest request) =>
+        Place(nodes, leases, request).Failure
+        ?? "the free capacity is kept for requests that were waiting before this one; try again when they are served";
+
     public static Placement Place(IReadOnlyList<RegisteredNode> nodes, IEnumerable<Lease> leases, SliceRequest request)
     {
         var used = leases

@@ -20,6 +20,12 @@ internal sealed class BrokerApp(string environment = "Development") : WebApplica
 
     public FakeGpuBinder Binder { get; } = new();
 
+    /// <summary>
+    /// When true, the real binder, lease table and scheduler place slices on nodes registered by heartbeat, and an
+    /// <see cref="AcceptingAgent"/> stands in for the agents; otherwise <see cref="Binder"/> replaces all of them.
+    /// </summary>
+    public bool RealScheduler { get; init; }
+
     /// <summary>Extra configuration for one test (key, value).</summary>
     public IReadOnlyList<(string Key, string Value)> Settings { get; init; } = [];
 
@@ -53,6 +59,13 @@ internal sealed class BrokerApp(string environment = "Development") : WebApplica
         }
         builder.ConfigureTestServices(services =>
         {
+            if (RealScheduler)
+            {
+                services.RemoveAll<AgentClient>();
+                services.AddSingleton(new AgentClient(new HttpClient(new AcceptingAgent())));
+                return;
+            }
+
             services.RemoveAll<IGpuBinder>();
             services.AddSingleton<IGpuBinder>(Binder);
         });

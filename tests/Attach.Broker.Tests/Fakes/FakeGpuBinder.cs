@@ -23,6 +23,15 @@ internal sealed class FakeGpuBinder : IGpuBinder
     /// <summary>When true, each unbind waits for <see cref="NextHeldUnbindAsync"/>'s call to be completed or failed.</summary>
     public bool HoldUnbinds { get; set; }
 
+    /// <summary>
+    /// When set, held binds first report this standing to their observer (the kernel goes Queued), and report the
+    /// placement when completed; a held bind ends with <see cref="OperationCanceledException"/> when its kernel cancels it.
+    /// </summary>
+    public Attach.Broker.Scheduling.WaiterInfo? QueueAs { get; set; }
+
+    /// <summary>Every idle-release time the kernels reported, in order (lease id, time or null).</summary>
+    public List<(string LeaseId, DateTimeOffset? At)> ExpectedReleases { get; } = [];
+
     /// <summary>When set, binds that are not held fail with this reason.</summary>
     public string? BindFailure { get; set; }
 
@@ -57,24 +66,31 @@ internal sealed class FakeGpuBinder : IGpuBinder
     public static AttachmentInfo AttachmentFor(int number, SliceRequest request) =>
         new($"lease-{number}", "node-a", number % 4, $"SIM-{number:D4}", "A100 80GB (simulated)", true, request.MemoryMiB, 81920, 0.25);
 
-    public Task<AttachmentInfo> BindAsync(string kernelId, string owner, SliceRequest request, DateTimeOffset requestedAt, CancellationToken cancellationToken)
+    public Task<AttachmentInfo> BindAsync(string kernelId, string owner, SliceRequest request, DateTimeOffset requestedAt, IQueueObserver? observer, CancellationToken cancellationToken)
     {
         HeldCall? held = null;
         int number;
+        Attach.Broker.Scheduling.WaiterInfo? queueAs;
         lock (_lock)
         {
             _binds.Add(new BindCall(kernelId, owner, request, requestedAt));
             number = _binds.Count;
+            queueAs = QueueAs;
             if (HoldBinds)
             {
-                held = new HeldCall(kernelId, number, request);
+                held = new HeldCall(kernelId, number, request) { Observer = observer, Cancellation = cancellationToken };
                 Hand(held, _bindWaiters, _heldBinds);
             }
         }
 
         if (held is not null)
         {
-            return AttachWhenReleasedAsync(held, number, request);
+            if (queueAs is not null)
+            {
+                observer?.Queued(queueAs);
+            }
+
+            return AttachWhenReleasedAsync(held, number, request, queueAs is not null, cancellationToken);
         }
 
         if (Unexpected is { } unexpected)
@@ -113,10 +129,24 @@ internal sealed class FakeGpuBinder : IGpuBinder
         return UnbindFailure is { } failure ? Task.FromException(new AttachFailedException(failure)) : Task.CompletedTask;
     }
 
-    private static async Task<AttachmentInfo> AttachWhenReleasedAsync(HeldCall held, int number, SliceRequest request)
+    public void ExpectRelease(string leaseId, DateTimeOffset? at)
     {
-        await held.Result.Task;
-        return AttachmentFor(number, request);
+        lock (_lock)
+        {
+            ExpectedReleases.Add((leaseId, at));
+        }
+    }
+
+    private static async Task<AttachmentInfo> AttachWhenReleasedAsync(HeldCall held, int number, SliceRequest request, bool queued, CancellationToken cancellationToken)
+    {
+        await held.Result.Task.WaitAsync(queued ? cancellationToken : CancellationToken.None);
+        var attachment = AttachmentFor(number, request);
+        if (queued)
+        {
+            held.Observer?.Placed(attachment.NodeId, attachment.GpuIndex, attachment.GpuName);
+        }
+
+        return attachment;
     }
 
     /// <summary>The next bind that waits for the test (already started, or the next one to start).</summary>

@@ -12,6 +12,12 @@ internal sealed class HeldCall(string subject, int number, SliceRequest request)
 
     public SliceRequest Request { get; } = request;
 
+    /// <summary>The bind's queue observer (the kernel), to report queue moves as the lease table would.</summary>
+    public IQueueObserver? Observer { get; init; }
+
+    /// <summary>The bind's cancellation (the kernel leaving the queue).</summary>
+    public CancellationToken Cancellation { get; init; }
+
     internal TaskCompletionSource Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Complete() => Result.TrySetResult();
