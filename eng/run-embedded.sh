@@ -140,6 +140,7 @@ cat <<MSG
   Idle slices go back to the pool after $idle_timeout (ATTACH_IDLE_TIMEOUT).
 
   Open:   http://127.0.0.1:$gateway_port/?token=$token
+  Pool dashboard (after you have opened the link above): http://127.0.0.1:$gateway_port/attach/
 
   Try samples/notebooks/attach-demo.ipynb: a GPU cell attaches a slice before it runs; the status bar
   shows the kernel's GPU (click it for details, Release now and the next slice size).
