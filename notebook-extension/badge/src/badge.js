@@ -30,8 +30,23 @@ const STYLE = `
 .details code { font: 11px ui-monospace, monospace; color: #57606a; }
 `;
 
+// A JupyterLab page that loads the attach-jupyterlab extension already shows the GPU state in its status bar;
+// a second, floating badge there would only repeat it (and cover the status bar's right end).
+function pageHasLabExtension() {
+  const config = document.getElementById('jupyter-config-data');
+  if (!config) {
+    return false;
+  }
+  try {
+    const extensions = JSON.parse(config.textContent || '{}').federated_extensions || [];
+    return extensions.some((extension) => extension && extension.name === 'attach-jupyterlab');
+  } catch {
+    return false;
+  }
+}
+
 function start() {
-  if (window.attachBadge) {
+  if (window.attachBadge || pageHasLabExtension()) {
     return;
   }
 

@@ -24,6 +24,11 @@ public sealed class JupyterLabExtensionTests
         await Expect(item).ToHaveTextAsync("GPU: detached");
         await Chromium.ScreenshotAsync(page, "lab-detached");
 
+        // The gateway injects the page badge into every HTML page, but on a JupyterLab that loads the extension the
+        // badge steps aside: the status bar already says it, and the badge would cover the status bar's right end.
+        await Expect(page.Locator("script[src$='/attach/static/badge.js']")).ToHaveCountAsync(1);
+        await Expect(page.Locator("[data-attach-badge]")).ToHaveCountAsync(0);
+
         // A cell that needs no GPU runs as usual and attaches nothing.
         await RunInNewCellAsync(page, "print(6 * 7)");
         await Expect(Outputs(page).Last).ToHaveTextAsync("42");
@@ -103,7 +108,16 @@ public sealed class JupyterLabExtensionTests
         await Expect(item).ToHaveTextAsync(Pattern(AttachedLabel));
 
         // The second notebook, opened from the file browser in the same JupyterLab: its own kernel, detached.
-        await page.Locator(".jp-DirListing-item[title*='second.ipynb']").DblClickAsync();
+        // The file was written to disk behind JupyterLab's back; refresh the listing as a user would, rather than
+        // wait for its poll (which a loaded machine can stretch past a minute).
+        var second = page.Locator(".jp-DirListing-item[title*='second.ipynb']");
+        for (var attempt = 0; attempt < 5 && await second.CountAsync() == 0; attempt++)
+        {
+            await page.Locator(".jp-FileBrowser [data-command='filebrowser:refresh']").ClickAsync();
+            await page.WaitForTimeoutAsync(2_000);
+        }
+
+        await second.DblClickAsync();
         await Expect(page.Locator(".jp-NotebookPanel:not(.lm-mod-hidden)")).ToHaveCountAsync(1);
         await Expect(page.Locator(".lm-DockPanel-tabBar .lm-mod-current")).ToContainTextAsync("second.ipynb");
         await WaitForKernelAsync(page);
