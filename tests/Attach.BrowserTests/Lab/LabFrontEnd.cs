@@ -115,7 +115,20 @@ internal sealed class LabFrontEnd : IAsyncDisposable
         // not yet count the started kernel as the notebook's and ask which kernel to use; answer as a user would.
         var sent = cell.Locator(".jp-InputPrompt").Filter(new() { HasNotTextRegex = Pattern(@"^\[ \]:$") });
         var selectKernel = page.Locator(".jp-Dialog").Filter(new() { HasText = "Select Kernel" });
-        await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1);
+        try
+        {
+            await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+        }
+        catch (PlaywrightException)
+        {
+            // Seen under load: JupyterLab took the click before the notebook's kernel connection was ready, moved
+            // to the next cell and ran nothing (the prompt stays [ ]:, nothing reaches the kernel channel). JupyterLab
+            // marks a cell [*] the moment it sends it, so nothing was sent: press Run on that cell again, as a user would.
+            await cell.Locator(".jp-InputPrompt").ClickAsync();
+            await run.ClickAsync();
+            await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1);
+        }
+
         if (await selectKernel.CountAsync() > 0)
         {
             await selectKernel.Locator("button.jp-mod-accept").ClickAsync();
