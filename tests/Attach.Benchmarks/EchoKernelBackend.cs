@@ -79,13 +79,13 @@ internal static class EchoKernelBackend
                 }
                 while (!result.EndOfMessage);
 
-                if (!TryReadExecuteRequest(buffer.WrittenSpan, v1, out var parentHeader))
+                if (!TryReadRequest(buffer.WrittenSpan, v1, out var parentHeader, out var isExecute))
                 {
                     continue;
                 }
 
-                count++;
-                foreach (var reply in Replies(parentHeader, session, count, v1))
+                count += isExecute ? 1 : 0;
+                foreach (var reply in Replies(parentHeader, session, isExecute ? count : null, v1))
                 {
                     await socket.SendAsync(reply, v1 ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, cancellationToken);
                 }
@@ -97,10 +97,11 @@ internal static class EchoKernelBackend
         }
     }
 
-    /// <summary>The request's header bytes, when the message is an execute_request on shell.</summary>
-    internal static bool TryReadExecuteRequest(ReadOnlySpan<byte> message, bool v1, out byte[] header)
+    /// <summary>The request's header bytes, when the message is an execute_request or a kernel_info_request.</summary>
+    internal static bool TryReadRequest(ReadOnlySpan<byte> message, bool v1, out byte[] header, out bool isExecute)
     {
         header = [];
+        isExecute = false;
         if (v1)
         {
             if (message.Length < 8)
@@ -143,16 +144,26 @@ internal static class EchoKernelBackend
         }
 
         using var parsed = JsonDocument.Parse(header);
-        return parsed.RootElement.TryGetProperty("msg_type", out var type) && type.ValueEquals("execute_request"u8);
+        if (!parsed.RootElement.TryGetProperty("msg_type", out var type))
+        {
+            return false;
+        }
+
+        isExecute = type.ValueEquals("execute_request"u8);
+        return isExecute || type.ValueEquals("kernel_info_request"u8);
     }
 
-    /// <summary>busy (iopub), execute_reply (shell), idle (iopub), each with <paramref name="parentHeader"/> as its parent.</summary>
-    internal static IEnumerable<byte[]> Replies(byte[] parentHeader, string session, int executionCount, bool v1)
+    /// <summary>
+    /// busy (iopub), execute_reply (shell; kernel_info_reply when <paramref name="executionCount"/> is null), idle (iopub),
+    /// each with <paramref name="parentHeader"/> as its parent.
+    /// </summary>
+    internal static IEnumerable<byte[]> Replies(byte[] parentHeader, string session, int? executionCount, bool v1)
     {
         yield return Message("iopub", "status", parentHeader, session, """{"execution_state":"busy"}"""u8, v1);
-        var reply = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $$"""{"status":"ok","execution_count":{{executionCount}},"user_expressions":{},"payload":[]}"""));
-        yield return Message("shell", "execute_reply", parentHeader, session, reply, v1);
+        var reply = executionCount is { } n
+            ? Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $$"""{"status":"ok","execution_count":{{n}},"user_expressions":{},"payload":[]}"""))
+            : """{"status":"ok","protocol_version":"5.3","implementation":"echo","implementation_version":"1","language_info":{"name":"python"},"banner":"make bench echo backend"}"""u8.ToArray();
+        yield return Message("shell", executionCount is null ? "kernel_info_reply" : "execute_reply", parentHeader, session, reply, v1);
         yield return Message("iopub", "status", parentHeader, session, """{"execution_state":"idle"}"""u8, v1);
     }
 
