@@ -40,6 +40,7 @@ $(BADGE)/dist/badge.js: $(BADGE)/package.json $(BADGE)/package-lock.json $(BADGE
 ## bench: benchmarks (figures printed and written to docs/benchmarks.md)
 bench: deps
 	$(DOTNET) build tests/Attach.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
+	cd tests/Attach.Benchmarks/chp && npm ci --no-audit --no-fund --loglevel=error
 	$(DOTNET) run --project tests/Attach.Benchmarks -c Release --no-build -- $(CELLS)
 	$(DOTNET) run --project tests/Attach.Simulation -c Release -v quiet
 

@@ -33,6 +33,12 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
     /// <summary>The broker's idle timeout in this deployment.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// When set, no Jupyter Server is started: the gateway is pointed at this URL instead (make bench's echo
+    /// kernel backend). Single-user mode only.
+    /// </summary>
+    public Uri? ExternalJupyterUrl { get; init; }
+
     /// <summary>Which Jupyter server runs behind the gateway.</summary>
     public JupyterFlavor Flavor { get; init; } = JupyterFlavor.JupyterServer;
 
@@ -81,11 +87,11 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             return;
         }
 
-        var jupyterPort = FreePort.Next();
+        var jupyterPort = ExternalJupyterUrl?.Port ?? FreePort.Next();
         var brokerPort = FreePort.Next();
         var agentPort = FreePort.Next();
         var gatewayPort = FreePort.Next();
-        JupyterUrl = new Uri($"http://127.0.0.1:{jupyterPort}/");
+        JupyterUrl = ExternalJupyterUrl ?? new Uri($"http://127.0.0.1:{jupyterPort}/");
         BrokerUrl = new Uri($"http://127.0.0.1:{brokerPort}/");
         GatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}/");
         var agentUrl = new Uri($"http://127.0.0.1:{agentPort}/");
@@ -105,7 +111,7 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             jupyterEnvironment["JUPYTER_CONFIG_DIR"] = Path.Combine(_notebookDir, ".jupyter-config");
         }
 
-        var jupyter = Start("jupyter", "/usr/bin/python3",
+        var jupyter = ExternalJupyterUrl is not null ? null : Start("jupyter", "/usr/bin/python3",
             [.. jupyterArguments, "--no-browser", "--allow-root", "--ip=127.0.0.1", $"--port={jupyterPort}", "--port-retries=0"],
             jupyterEnvironment);
         var broker = StartBroker();
@@ -133,7 +139,7 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var ready = TimeSpan.FromSeconds(60);
         await Task.WhenAll(
-            jupyter.WaitUntilReadyAsync(() => IsOk(http, new Uri(JupyterUrl, "api/status"), "token", JupyterToken), ready),
+            jupyter?.WaitUntilReadyAsync(() => IsOk(http, new Uri(JupyterUrl, "api/status"), "token", JupyterToken), ready) ?? Task.CompletedTask,
             broker.WaitUntilReadyAsync(async () => (await PoolAsync(http)).Contains("\"gpus\"", StringComparison.Ordinal), ready),
             gateway.WaitUntilReadyAsync(() => IsOk(http, new Uri(GatewayUrl, "api/status"), "token", GatewayToken), ready));
         _ = agent;

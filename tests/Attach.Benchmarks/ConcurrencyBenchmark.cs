@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
+using Attach.Contracts.Http;
+using Attach.Contracts.Kernels;
+using Attach.Testing;
+using Attach.Testing.Jupyter;
+using Attach.Testing.Processes;
+
+namespace Attach.Benchmarks;
+
+/// <summary>
+/// N clients, each on its own kernel channel, sending execute_requests back to back for a fixed time, against the
+/// echo backend reached three ways: directly, through a real gateway process (with its broker and agent), and
+/// through configurable-http-proxy 5 from npm. One process each; the clients run in this one.
+/// </summary>
+internal static class ConcurrencyBenchmark
+{
+    public static readonly int[] ClientCounts = [1, 50, 500];
+
+    public static TimeSpan Duration(int clients) => TimeSpan.FromSeconds(clients >= 500 ? 6 : 5);
+
+    public static async Task<List<LoadRow>> RunAsync()
+    {
+        var echoPort = FreePort.Next();
+        var echoUrl = new Uri($"http://127.0.0.1:{echoPort}/");
+        Console.Error.WriteLine("bench: starting the echo kernel backend, a gateway (with broker and agent) in front of it, and configurable-http-proxy…");
+        await using var echo = ManagedProcess.Start("echo", "dotnet", [typeof(EchoKernelBackend).Assembly.Location, "echo", echoPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>());
+        await using var deployment = new EmbeddedDeployment { ExternalJupyterUrl = echoUrl, IdleTimeout = TimeSpan.FromMinutes(30) };
+        var chpPort = FreePort.Next();
+        var chpUrl = new Uri($"http://127.0.0.1:{chpPort}/");
+        var chpScript = Path.Combine(RepositoryPaths.Root, "tests", "Attach.Benchmarks", "chp", "node_modules", "configurable-http-proxy", "bin", "configurable-http-proxy");
+        if (!File.Exists(chpScript))
+        {
+            throw new FileNotFoundException($"{chpScript} is missing: run `npm ci` in tests/Attach.Benchmarks/chp (make bench does).", chpScript);
+        }
+
+        await using var chp = ManagedProcess.Start("chp", "/usr/bin/node",
+            [chpScript, "--ip", "127.0.0.1", "--port", chpPort.ToString(CultureInfo.InvariantCulture), "--api-ip", "127.0.0.1",
+             "--api-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--default-target", echoUrl.ToString().TrimEnd('/'), "--log-level", "warn"],
+            new Dictionary<string, string> { ["CONFIGPROXY_AUTH_TOKEN"] = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)) });
+
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) })
+        {
+            var ready = TimeSpan.FromSeconds(60);
+            await echo.WaitUntilReadyAsync(() => IsOk(http, new Uri(echoUrl, "api/status"), null), ready);
+            await Task.WhenAll(
+                deployment.StartAsync(),
+                chp.WaitUntilReadyAsync(() => IsOk(http, new Uri(chpUrl, "api/status"), null), ready));
+        }
+
+        (string Path, Uri Url, string? Token)[] paths =
+        [
+            ("echo backend, direct", echoUrl, null),
+            ("through the Attach gateway", deployment.GatewayUrl, deployment.GatewayToken),
+            ("through configurable-http-proxy 5.3", chpUrl, null),
+        ];
+        var rows = new List<LoadRow>();
+        foreach (var clients in ClientCounts)
+        {
+            foreach (var (path, url, token) in paths)
+            {
+                var row = await LoadAsync(path, url, token, clients, Duration(clients));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"bench: {path}, {clients} clients: {row.CellsPerSecond:0} cells/s, p50 {row.Latency.Percentile(50):0.00} ms, p99 {row.Latency.Percentile(99):0.00} ms"));
+                rows.Add(row);
+            }
+
+            rows.Add(await LoadAsync(KernelInfoPath, deployment.GatewayUrl, deployment.GatewayToken, clients, Duration(clients), kernelInfo: true));
+            rows.Add(await BrokerDecisionAsync(deployment, clients, Duration(clients)));
+        }
+
+        return rows;
+    }
+
+    private const string KernelInfoPath = "through the Attach gateway, kernel_info_request (relayed, not shown to the broker)";
+
+    private static async Task<LoadRow> LoadAsync(string path, Uri server, string? token, int clients, TimeSpan duration, bool kernelInfo = false)
+    {
+        Func<KernelChannelClient, Task> cell = kernelInfo
+            ? KernelInfoAsync
+            : async c => await c.CollectUntilDoneAsync(await c.SendExecuteRequestAsync("x = 1", CancellationToken.None), TimeSpan.FromSeconds(60));
+        // Connect in batches (a burst of 500 handshakes measures accept queues, not relaying), then warm each channel up.
+        var connections = new List<KernelChannelClient>(clients);
+        try
+        {
+            foreach (var batch in Enumerable.Range(0, clients).Chunk(50))
+            {
+                connections.AddRange(await Task.WhenAll(batch.Select(_ =>
+                    KernelChannelClient.ConnectAsync(server, Guid.NewGuid().ToString(), token, KernelChannelClient.V1, CancellationToken.None))));
+            }
+
+            await Task.WhenAll(connections.Select(async c =>
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    await cell(c);
+                }
+            }));
+
+            return await LoopAsync(path, duration, connections.Select(c => (Func<Task>)(() => cell(c))).ToList());
+        }
+        finally
+        {
+            await Task.WhenAll(connections.Select(c => c.DisposeAsync().AsTask()));
+        }
+    }
+
+    /// <summary>A kernel_info_request (v1 frame), done when its kernel_info_reply and idle status are in.</summary>
+    private static async Task KernelInfoAsync(KernelChannelClient client)
+    {
+        var msgId = Guid.NewGuid().ToString("N");
+        var header = $$"""{"msg_id":"{{msgId}}","username":"bench","session":"bench","msg_type":"kernel_info_request","version":"5.3","date":"2026-11-28T00:00:00.000000Z"}""";
+        byte[][] parts = ["shell"u8.ToArray(), Encoding.UTF8.GetBytes(header), "{}"u8.ToArray(), "{}"u8.ToArray(), "{}"u8.ToArray()];
+        await client.SendRawAsync(KernelChannelClient.EncodeV1(parts), WebSocketMessageType.Binary, CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        bool replied = false, idle = false;
+        while (!(replied && idle))
+        {
+            var message = await client.Messages.ReadAsync(timeout.Token);
+            if (message.ParentMsgId != msgId)
+            {
+                continue;
+            }
+
+            replied |= message.MsgType == "kernel_info_reply";
+            idle |= message is { MsgType: "status" } && message.Content.GetProperty("execution_state").GetString() == "idle";
+        }
+    }
+
+    /// <summary>
+    /// The gateway's per-cell question alone: <c>POST /api/v1/kernels/{id}/executions</c> to the broker, as the gateway
+    /// asks it (streamed answer, read to its decision line), from N clients on their own kernels. Not a proxy path: it
+    /// shows how much of the gateway's round trip is the broker's decision.
+    /// </summary>
+    private static async Task<LoadRow> BrokerDecisionAsync(EmbeddedDeployment deployment, int clients, TimeSpan duration)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(10) }) { BaseAddress = deployment.BrokerUrl };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", deployment.InternalKey);
+        async Task DecideAsync(string kernelId)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{kernelId}/executions")
+            {
+                Content = JsonContent.Create(new ExecutionRequest(Guid.NewGuid().ToString("N"), "x = 1")),
+            };
+            request.Headers.Add(AttachHeaders.User, deployment.User);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(AttachMediaTypes.NdJson));
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            var body = await response.Content.ReadAsStringAsync();
+            // A decision made at once comes as one JSON decision; a streamed answer ends with a decision line.
+            if (!body.Contains("\"needsGpu\"", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"the broker's answer has no decision: {body}");
+            }
+        }
+
+        var kernels = Enumerable.Range(0, clients).Select(_ => Guid.NewGuid().ToString()).ToList();
+        await Task.WhenAll(kernels.Select(DecideAsync));
+        return await LoopAsync("broker decision alone (no proxying)", duration, kernels.Select(k => (Func<Task>)(() => DecideAsync(k))).ToList());
+    }
+
+    /// <summary>Runs every client's cell back to back until <paramref name="duration"/> has passed; cells/s over the whole run.</summary>
+    private static async Task<LoadRow> LoopAsync(string path, TimeSpan duration, List<Func<Task>> clients)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var perClient = await Task.WhenAll(clients.Select(cell => Task.Run(async () =>
+        {
+            var samples = new List<double>(1024);
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                await cell();
+                samples.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+            }
+
+            return samples;
+        })));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var all = perClient.SelectMany(s => s).ToList();
+        return new LoadRow(path, clients.Count, duration, all.Count / elapsed.TotalSeconds, new Row(path, all));
+    }
+
+    public static string Render(List<LoadRow> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("## Many clients: the gateway next to configurable-http-proxy");
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Each client holds its own kernel channel (`{KernelChannelClient.V1}`) and sends `execute_request`s back to back, one in flight,");
+        text.AppendLine("each timed until its `execute_reply` and idle `status` are in. Behind every path is the same echo kernel backend (`EchoKernelBackend.cs`, Kestrel, its own process),");
+        text.AppendLine("which answers each request at once with busy, execute_reply and idle, so what is measured is the path, not a kernel.");
+        text.AppendLine("The gateway is a real gateway process with its broker and agent; each cell (`x = 1`, CPU only) is shown to the broker as always.");
+        text.AppendLine("configurable-http-proxy 5.3.0 (npm, Node " + NodeVersion() + ") runs with `--default-target` the echo backend.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Durations: {string.Join(", ", ClientCounts.Select(n => $"{n} client{(n == 1 ? "" : "s")} {Duration(n).TotalSeconds:0} s"))}, after 3 warm-up cells per client.");
+        text.AppendLine("Limits raised for 500 clients: thread pool minimum 256 in the client process and 64+ in the echo; sockets open at once reach about 2,000");
+        text.AppendLine("(each client's, and two per proxied connection), so `ulimit -n` must allow that (it is 20,000 here; Debian's default 1,024 is too low).");
+        text.AppendLine("Everything (clients, proxies, echo) shares this machine's cores, so at 500 clients the client side takes a large share of the CPU; compare rows, not absolutes.");
+        text.AppendLine("A cell is 4 WebSocket messages through the proxy (1 request, 3 replies): messages/s = 4 × cells/s.");
+        text.AppendLine("Two diagnostic rows split the gateway's cost: `kernel_info_request` round trips through the gateway (parsed and relayed like every message,");
+        text.AppendLine("but not shown to the broker), and the broker's per-cell decision asked directly (`POST /api/v1/kernels/{id}/executions`, as the gateway asks it, no WebSocket).");
+        text.AppendLine("The machine is shared with other work while this runs; repeated runs move single rows by tens of percent, not the ordering.");
+        text.AppendLine();
+        text.AppendLine("| clients | path | cells/s | messages/s | p50 ms | p99 ms |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|");
+        foreach (var row in rows)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {row.Clients} | {row.Path} | {row.CellsPerSecond:0} | {(row.Path.StartsWith("broker", StringComparison.Ordinal) ? "—" : (4 * row.CellsPerSecond).ToString("0", CultureInfo.InvariantCulture))} | {row.Latency.Percentile(50):0.00} | {row.Latency.Percentile(99):0.00} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Why the gateway is behind: it does more per cell than configurable-http-proxy by design. CHP pipes bytes; the gateway parses every");
+        text.AppendLine("message, holds each `execute_request` until the broker's decision is back (one HTTP round trip to the broker per cell, the message");
+        text.AppendLine("queued behind it meanwhile), and reports each busy and idle to the broker (two more posts per cell, batched by ActivityReporter).");
+        text.AppendLine("The diagnostic rows show the relay alone roughly at CHP's rate and the broker's decision alone well under a millisecond at one client,");
+        text.AppendLine("so most of the gated path's added time is the hold around the decision (and the broker's work for activity) competing for the same two");
+        text.AppendLine("cores, not parsing. That split is measured here; which line of the hold costs what is not (profile the gateway before optimizing it).");
+        text.AppendLine();
+        text.AppendLine("Against the issue's targets (the gateway ≥ 2× configurable-http-proxy's messages/s with a lower p99; < 10% added to the direct path):");
+        text.AppendLine();
+        foreach (var group in rows.GroupBy(r => r.Clients))
+        {
+            var direct = group.Single(r => r.Path.StartsWith("echo", StringComparison.Ordinal));
+            var gateway = group.Single(r => r.Path == "through the Attach gateway");
+            var chp = group.Single(r => r.Path.Contains("configurable", StringComparison.Ordinal));
+            var decision = group.Single(r => r.Path.StartsWith("broker", StringComparison.Ordinal));
+            var relayOnly = group.Single(r => r.Path == KernelInfoPath);
+            var ratio = gateway.CellsPerSecond / chp.CellsPerSecond;
+            var p99Gateway = gateway.Latency.Percentile(99);
+            var p99Chp = chp.Latency.Percentile(99);
+            var throughputCost = 1 - (gateway.CellsPerSecond / direct.CellsPerSecond);
+            var p50Added = (gateway.Latency.Percentile(50) / direct.Latency.Percentile(50)) - 1;
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"- {group.Key} client{(group.Key == 1 ? "" : "s")}: gateway/CHP messages/s {ratio:0.00}× (target ≥ 2×: {(ratio >= 2 ? "met" : "not met")}); " +
+                $"p99 {p99Gateway:0.00} vs {p99Chp:0.00} ms ({(p99Gateway < p99Chp ? "lower: met" : "not lower: not met")}); " +
+                $"vs direct: {throughputCost:0%} fewer cells/s, p50 {p50Added:+0%;-0%} (target < 10%: {(throughputCost < 0.10 && p50Added < 0.10 ? "met" : "not met")}); " +
+                $"the relay alone (kernel_info_request): {relayOnly.CellsPerSecond / chp.CellsPerSecond:0.00}× CHP, p50 {relayOnly.Latency.Percentile(50):0.00} ms; " +
+                $"the broker's decision alone: p50 {decision.Latency.Percentile(50):0.00} ms, {decision.CellsPerSecond:0} decisions/s.");
+        }
+
+        return text.ToString();
+    }
+
+    private static string NodeVersion()
+    {
+        try
+        {
+            using var node = Process.Start(new ProcessStartInfo("/usr/bin/node", "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+            var version = node.StandardOutput.ReadToEnd().Trim();
+            node.WaitForExit();
+            return version;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+
+    private static async Task<bool> IsOk(HttpClient http, Uri uri, string? token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("token", token);
+        }
+
+        using var response = await http.SendAsync(request);
+        return response.IsSuccessStatusCode;
+    }
+}
+
+/// <summary>One path at one client count: completed cells per second over the run, and every cell's round trip.</summary>
+internal sealed record LoadRow(string Path, int Clients, TimeSpan Duration, double CellsPerSecond, Row Latency);
