@@ -59,6 +59,13 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
                 ?? throw new JsonException("the broker sent a null update line");
             if (update.Decision is { } decision)
             {
+                // The broker ends the stream right after its decision. Read to that end: a response disposed before
+                // its body is done cannot go back to the connection pool, and a new connection for every cell cost
+                // far more than the decision itself (docs/benchmarks.md, one client).
+                while (await ReadLineAsync(reader, cancellationToken) is not null)
+                {
+                }
+
                 return decision;
             }
 

@@ -21,6 +21,7 @@ public sealed class BrokerClientStreamingTests : IAsyncLifetime
     private WebApplication? _broker;
     private Uri? _url;
     private string? _accept;
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> _connections = [];
 
     public async Task InitializeAsync()
     {
@@ -32,8 +33,15 @@ public sealed class BrokerClientStreamingTests : IAsyncLifetime
         {
             _accept = context.Request.Headers.Accept.ToString();
             context.RequestAborted.Register(() => _requestAborted.TrySetResult());
+            _connections.Add(context.Connection.Id);
             switch (id)
             {
+                case "decided-then-ends":
+                    // As the broker does: the decision line, flushed, then the end of the response a moment later.
+                    context.Response.ContentType = AttachMediaTypes.NdJson;
+                    await WriteLineAsync(context, new ExecutionUpdate(null, new ExecutionDecision(false, "no GPU library imported", null, false, null)));
+                    await Task.Delay(TimeSpan.FromMilliseconds(200));
+                    return;
                 case "plain":
                     await context.Response.WriteAsJsonAsync(new ExecutionDecision(false, "no GPU library imported", null, false, null), JsonSerializerOptions.Web);
                     return;
@@ -69,6 +77,24 @@ public sealed class BrokerClientStreamingTests : IAsyncLifetime
         {
             await _broker.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task Execute_StreamedAnswer_IsReadToItsEnd_SoTheNextCellReusesTheConnection()
+    {
+        // One handler for both calls, as IHttpClientFactory's pooled handlers are: a response disposed before its
+        // body ended would close its connection, and every cell would pay for a new one.
+        using var handler = new SocketsHttpHandler();
+        var client = new BrokerClient(new PooledClientFactory(_url!, handler));
+        using var timeout = new CancellationTokenSource(Wait);
+
+        for (var cell = 0; cell < 2; cell++)
+        {
+            var decision = await client.ExecuteAsync("decided-then-ends", "ada", new ExecutionRequest("m" + cell, "x = 1"), (_, _) => ValueTask.CompletedTask, timeout.Token);
+            Assert.False(decision.NeedsGpu);
+        }
+
+        Assert.Single(_connections.Distinct());
     }
 
     [Fact]
@@ -143,6 +169,11 @@ public sealed class BrokerClientStreamingTests : IAsyncLifetime
     {
         await context.Response.WriteAsync(JsonSerializer.Serialize(update, JsonSerializerOptions.Web) + "\n");
         await context.Response.Body.FlushAsync();
+    }
+
+    private sealed class PooledClientFactory(Uri baseAddress, HttpMessageHandler handler) : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => new(handler, disposeHandler: false) { BaseAddress = baseAddress };
     }
 
     private sealed class SingleClientFactory(Uri baseAddress) : IHttpClientFactory
