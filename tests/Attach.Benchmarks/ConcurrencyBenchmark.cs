@@ -20,7 +20,10 @@ namespace Attach.Benchmarks;
 /// </summary>
 internal static class ConcurrencyBenchmark
 {
-    public static readonly int[] ClientCounts = [1, 50, 500];
+    /// <summary>1, 50 and 500 clients; <c>ATTACH_BENCH_CLIENTS=1,50</c> picks fewer for a quick look (nothing is written then).</summary>
+    public static readonly int[] ClientCounts = Environment.GetEnvironmentVariable("ATTACH_BENCH_CLIENTS") is { Length: > 0 } picked
+        ? [.. picked.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture))]
+        : [1, 50, 500];
 
     public static TimeSpan Duration(int clients) => TimeSpan.FromSeconds(clients >= 500 ? 6 : 5);
 

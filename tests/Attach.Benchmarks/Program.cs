@@ -19,6 +19,14 @@ if (args is ["echo", var echoPort])
 // 500 clients' continuations must not wait for the thread pool's slow growth.
 ThreadPool.SetMinThreads(256, 256);
 var cells = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+
+// ATTACH_BENCH_CLIENTS (e.g. "1"): only the many-clients part, for those client counts, printed and not written.
+if (Environment.GetEnvironmentVariable("ATTACH_BENCH_CLIENTS") is { Length: > 0 })
+{
+    Console.WriteLine(ConcurrencyBenchmark.Render(await ConcurrencyBenchmark.RunAsync()));
+    return;
+}
+
 var rows = await MeasureJupyterAsync(cells);
 
 var load = await ConcurrencyBenchmark.RunAsync();
