@@ -75,6 +75,13 @@ internal sealed class LabFrontEnd : IAsyncDisposable
     {
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(60_000);
+
+        // On a loaded machine JupyterLab may ask which kernel to use at any moment (seen in CI after a cell had run
+        // and attached), and its modal then swallows the next click. Answer it whenever it shows, as a user would:
+        // Select keeps the notebook's own kernel.
+        await page.AddLocatorHandlerAsync(
+            page.Locator(".jp-Dialog").Filter(new() { HasText = "Select Kernel" }),
+            async dialog => await dialog.Locator("button.jp-mod-accept").ClickAsync());
         await page.GotoAsync(new Uri(Deployment.GatewayUrl, $"lab/tree/{notebook}?token={Deployment.GatewayToken}").ToString());
         await WaitForKernelAsync(page);
         return page;
