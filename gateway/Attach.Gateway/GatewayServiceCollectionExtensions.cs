@@ -57,6 +57,9 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSingleton<ProxyRouteTable>();
         services.AddSingleton<ConfigurableProxyApi>();
         services.AddHostedService(sp => sp.GetRequiredService<ConfigurableProxyApi>());
+        services.AddSingleton<JupyterHubKernelChannel>();
+        services.AddSingleton<ProxyErrorPage>();
+        services.AddHttpClient(ProxyErrorPage.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
         services.AddProblemDetails();
         return builder;
     }

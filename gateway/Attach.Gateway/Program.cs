@@ -1,5 +1,6 @@
 using Attach.Gateway;
 using Attach.Gateway.Channels;
+using Attach.Gateway.ConfigurableProxy;
 using Attach.Gateway.Pages;
 using Attach.Gateway.Security;
 using Attach.Gateway.Users;
@@ -16,6 +17,7 @@ builder.AddGateway();
 
 var app = builder.Build();
 app.UseWebSockets();
+app.UseJupyterHubRoutes();
 app.UseAuthentication();
 app.UseTokenLogin();
 app.UseSameOriginForCookies();

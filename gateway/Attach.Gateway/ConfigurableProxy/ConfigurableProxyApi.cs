@@ -121,6 +121,11 @@ internal sealed partial class ConfigurableProxyApi(
                 return;
             }
 
+            if (data.ContainsKey("user") && ProxyRouteTable.HubUserOf(data) is null)
+            {
+                Log.HubRouteUserUnusable(logger, ProxyRouteTable.CleanPath(prefix ?? "/"));
+            }
+
             routes.Add(prefix ?? "/", targetUri, data);
             Log.ConfigurableProxyRouteAdded(logger, ProxyRouteTable.CleanPath(prefix ?? "/"), targetUri);
             response.StatusCode = StatusCodes.Status201Created;

@@ -33,6 +33,11 @@ internal sealed class ProxyRouteTable
         _config = config;
         _time = time;
         (_baseRoutes, _baseClusters) = ProxyRoutes.Build(options.Value, users);
+        if (options.Value.ConfigurableProxy.DefaultTarget is { } defaultTarget)
+        {
+            // As configurable-http-proxy's --default-target: an ordinary route "/", there from the start.
+            Add("/", defaultTarget, new JsonObject { ["target"] = defaultTarget.ToString() });
+        }
     }
 
     /// <summary>configurable-http-proxy's form of a prefix: a leading slash, no trailing one (except <c>/</c> itself).</summary>
@@ -49,6 +54,30 @@ internal sealed class ProxyRouteTable
     /// <summary>Whether the request matched a route JupyterHub added (its users' auth is JupyterHub's business).</summary>
     public static bool IsRoutedByJupyterHub(HttpContext context) =>
         context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.Metadata?.GetValueOrDefault(ProxyRoutes.BackendKey) == ProxyRoutes.BackendJupyterHub;
+
+    /// <summary>The JupyterHub route a request matched, with the user its data names (if it names one the broker can take), else null.</summary>
+    public static JupyterHubRoute? RouteOf(HttpContext context)
+    {
+        var metadata = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>()?.Config.Metadata;
+        if (metadata?.GetValueOrDefault(ProxyRoutes.BackendKey) != ProxyRoutes.BackendJupyterHub)
+        {
+            return null;
+        }
+
+        return new JupyterHubRoute(metadata[PrefixKey], new Uri(metadata[TargetKey]), metadata.GetValueOrDefault(HubUserKey));
+    }
+
+    /// <summary>
+    /// The user a route's data names (<c>{"user": name}</c>, as JupyterHub's <c>proxy.add_user</c> sends it), when the
+    /// broker can take it as a user name: printable ASCII (it travels in a header), not the broker's reserved name.
+    /// </summary>
+    public static string? HubUserOf(JsonObject data) =>
+        data["user"] is JsonValue value && value.GetValueKind() == System.Text.Json.JsonValueKind.String
+        && value.GetValue<string>() is { Length: > 0 and <= 128 } name
+        && name.All(c => c is > ' ' and < (char)0x7f)
+        && !string.Equals(name, "attach-service", StringComparison.OrdinalIgnoreCase)
+            ? name
+            : null;
 
     /// <summary>Forwarded as configurable-http-proxy does: Host kept, query and cookies untouched; successful traffic counts as activity.</summary>
     public static void AddJupyterHubTransforms(TransformBuilderContext context)
@@ -80,6 +109,12 @@ internal sealed class ProxyRouteTable
 
     internal const string PrefixKey = "Attach.JupyterHubPrefix";
 
+    /// <summary>Route metadata: the route's target, as JupyterHub gave it.</summary>
+    internal const string TargetKey = "Attach.JupyterHubTarget";
+
+    /// <summary>Route metadata: the JupyterHub user the route's data names; their kernels' GPU cells are theirs.</summary>
+    internal const string HubUserKey = "Attach.JupyterHubUser";
+
     public IReadOnlyDictionary<string, JsonObject> Snapshot(DateTimeOffset? inactiveSince = null)
     {
         lock (_lock)
@@ -105,7 +140,7 @@ internal sealed class ProxyRouteTable
         lock (_lock)
         {
             data.Remove("last_activity");
-            _routes[path] = new Entry(target, data, _time.GetUtcNow());
+            _routes[path] = new Entry(target, data, HubUserOf(data), _time.GetUtcNow());
             Publish_NeedsLock();
         }
     }
@@ -151,11 +186,7 @@ internal sealed class ProxyRouteTable
                 // Configurable-http-proxy does not authenticate what it proxies; JupyterHub and its servers do.
                 AuthorizationPolicy = "anonymous",
                 Match = new RouteMatch { Path = (prefix == "/" ? "" : prefix) + "/{**rest}" },
-                Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-                {
-                    [ProxyRoutes.BackendKey] = ProxyRoutes.BackendJupyterHub,
-                    [PrefixKey] = prefix,
-                },
+                Metadata = Metadata(prefix, entry),
             });
             clusters.Add(ProxyRoutes.Cluster(id, entry.Target));
         }
@@ -163,9 +194,27 @@ internal sealed class ProxyRouteTable
         _config.Update(routes, clusters);
     }
 
-    private sealed class Entry(Uri target, JsonObject data, DateTimeOffset lastActivity)
+    private static Dictionary<string, string> Metadata(string prefix, Entry entry)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ProxyRoutes.BackendKey] = ProxyRoutes.BackendJupyterHub,
+            [PrefixKey] = prefix,
+            [TargetKey] = entry.Target.ToString(),
+        };
+        if (entry.User is { } user)
+        {
+            metadata[HubUserKey] = user;
+        }
+
+        return metadata;
+    }
+
+    private sealed class Entry(Uri target, JsonObject data, string? user, DateTimeOffset lastActivity)
     {
         public Uri Target { get; } = target;
+
+        public string? User { get; } = user;
 
         public DateTimeOffset LastActivity { get; set; } = lastActivity;
 

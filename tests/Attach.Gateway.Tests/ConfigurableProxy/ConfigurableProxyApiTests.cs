@@ -211,7 +211,8 @@ public sealed class ConfigurableProxyApiTests : IAsyncLifetime
     {
         await AddRouteAsync("/user/ada/", _ada.Url, new() { ["user"] = "ada" });
         using var socket = new ClientWebSocket();
-        await socket.ConnectAsync(new Uri($"ws://{_gateway.KestrelAddress.Authority}/user/ada/api/kernels/k/channels"), CancellationToken.None);
+        // A terminal: a kernel channel on a user's route goes through the relay (JupyterHubRoutingTests).
+        await socket.ConnectAsync(new Uri($"ws://{_gateway.KestrelAddress.Authority}/user/ada/terminals/websocket/1"), CancellationToken.None);
         Assert.Equal("before", await EchoAsync(socket, "before"));
 
         await AddRouteAsync("/user/bob/", _bob.Url, new() { ["user"] = "bob" });
