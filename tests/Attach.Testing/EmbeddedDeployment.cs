@@ -60,6 +60,9 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
     /// </summary>
     public IReadOnlyList<string> UserNames { get; init; } = [];
 
+    /// <summary>More settings for the gateway process (single-user mode), e.g. its configurable-http-proxy API.</summary>
+    public IReadOnlyDictionary<string, string> GatewayEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The users of a multi-user deployment, by name (empty otherwise).</summary>
     public IReadOnlyDictionary<string, DeploymentUser> Users => _users;
 
@@ -127,7 +130,7 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             // And its own ledger, not the machine's /var/lib/attach/agent (hidden from Jupyter's file browser).
             ["Agent__StateDirectory"] = Path.Combine(_notebookDir, ".agent-state"),
         });
-        var gateway = StartService("gateway", "gateway/Attach.Gateway", gatewayPort, new()
+        var gateway = StartService("gateway", "gateway/Attach.Gateway", gatewayPort, new(GatewayEnvironment)
         {
             ["Gateway__JupyterUrl"] = JupyterUrl.ToString(),
             ["Gateway__JupyterToken"] = JupyterToken,

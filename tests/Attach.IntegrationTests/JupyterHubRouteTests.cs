@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Attach.Contracts.Kernels;
+using Attach.Testing;
+using Attach.Testing.Jupyter;
+using Attach.Testing.Processes;
+using Xunit.Abstractions;
+
+namespace Attach.IntegrationTests;
+
+/// <summary>
+/// The gateway as JupyterHub's proxy, with real processes: the broker, an agent with a simulated pool, the gateway
+/// with its configurable-http-proxy API on, and two Debian Jupyter Servers standing in for JupyterHub's single-user
+/// servers of carol and dave (base_url /user/{name}/, each with its own token, as a spawner starts them). The routes
+/// are added with the requests jupyterhub/proxy.py sends for <c>proxy.add_user</c>.
+/// </summary>
+public sealed class JupyterHubDeploymentFixture : IAsyncLifetime
+{
+    private readonly List<ManagedProcess> _servers = [];
+
+    public string ApiToken { get; } = Secret();
+
+    public int ApiPort { get; } = FreePort.Next();
+
+    public EmbeddedDeployment Deployment { get; }
+
+    /// <summary>Each hub user's single-user server: its address (without base_url, as JupyterHub's route target) and token.</summary>
+    public Dictionary<string, (Uri Target, string Token)> Servers { get; } = new(StringComparer.Ordinal);
+
+    public JupyterHubDeploymentFixture()
+    {
+        Deployment = new EmbeddedDeployment
+        {
+            GatewayEnvironment = new Dictionary<string, string>
+            {
+                ["Gateway__ConfigurableProxy__Port"] = ApiPort.ToString(CultureInfo.InvariantCulture),
+                ["CONFIGPROXY_AUTH_TOKEN"] = ApiToken,
+            },
+        };
+    }
+
+    public async Task InitializeAsync()
+    {
+        await Deployment.StartAsync();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        foreach (var name in new[] { "carol", "dave" })
+        {
+            var port = FreePort.Next();
+            var token = Secret();
+            var root = Path.Combine(Deployment.NotebookDirectory, "hub-" + name);
+            Directory.CreateDirectory(root);
+            var server = ManagedProcess.Start("jupyter-" + name, "/usr/bin/python3",
+                ["-m", "jupyter_server", $"--ServerApp.token={token}", $"--ServerApp.root_dir={root}", $"--ServerApp.base_url=/user/{name}/",
+                 "--no-browser", "--allow-root", "--ip=127.0.0.1", $"--port={port}", "--port-retries=0"],
+                new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["JUPYTER_RUNTIME_DIR"] = Path.Combine(root, ".runtime") });
+            _servers.Add(server);
+            var target = new Uri($"http://127.0.0.1:{port}");
+            Servers[name] = (target, token);
+            await server.WaitUntilReadyAsync(async () =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(target, $"/user/{name}/api/status"));
+                request.Headers.Authorization = new AuthenticationHeaderValue("token", token);
+                using var response = await http.SendAsync(request);
+                return response.IsSuccessStatusCode;
+            }, TimeSpan.FromSeconds(60));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        await Deployment.DisposeAsync();
+    }
+
+    public string ServerOutput() => string.Join('\n', _servers.SelectMany(s => s.Output.Select(line => $"[{s.Name}] {line}")));
+
+    private static string Secret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+}
+
+[CollectionDefinition(Name)]
+public sealed class JupyterHubDeploymentCollection : ICollectionFixture<JupyterHubDeploymentFixture>
+{
+    public const string Name = "jupyterhub deployment";
+}
+
+/// <summary>
+/// A GPU cell through a JupyterHub route is held and attached to a simulated GPU for the user the route names, and
+/// is that user's at the broker, nobody else's; a request the user's server refuses leaves nothing behind.
+/// </summary>
+[Collection(JupyterHubDeploymentCollection.Name)]
+public sealed class JupyterHubRouteTests(JupyterHubDeploymentFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan CellTimeout = TimeSpan.FromSeconds(60);
+    private readonly EmbeddedDeployment _deployment = fixture.Deployment;
+
+    public async Task InitializeAsync()
+    {
+        // proxy.py's add_user: add_route("/user/{name}/", server.host, {"user": name, "server_name": ""}).
+        foreach (var (name, (target, _)) in fixture.Servers)
+        {
+            await AddRouteAsync($"/user/{name}/", target, new() { ["user"] = name, ["server_name"] = "" });
+        }
+    }
+
+    public Task DisposeAsync()
+    {
+        output.WriteLine(_deployment.AllOutput());
+        output.WriteLine(fixture.ServerOutput());
+        return Task.CompletedTask;
+    }
+
+    private Uri RouteOf(string user) => new(_deployment.GatewayUrl, $"user/{user}/");
+
+    private async Task AddRouteAsync(string routespec, Uri target, Dictionary<string, object> data)
+    {
+        data["target"] = target.ToString();
+        data["jupyterhub"] = true;
+        using var api = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{fixture.ApiPort}/api/routes{routespec.TrimEnd('/')}")
+        {
+            Content = new StringContent(JsonSerializer.Serialize(data), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", $"token {fixture.ApiToken}");
+        using var response = await api.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    /// <summary>A kernel on the user's server, started through the hub route with the server's own credential (as the browser would).</summary>
+    private async Task<string> StartKernelAsync(string user)
+    {
+        using var http = new HttpClient { BaseAddress = RouteOf(user) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("token", fixture.Servers[user].Token);
+        using var response = await http.PostAsJsonAsync("api/kernels", new { name = "python3" });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+
+    /// <summary>The broker's kernels of <paramref name="user"/>, asked directly as the gateway asks for a user.</summary>
+    private async Task<IReadOnlyList<KernelStatus>> BrokerKernelsOfAsync(string user)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_deployment.BrokerUrl, "api/v1/kernels"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _deployment.InternalKey);
+        request.Headers.Add("X-Attach-User", user);
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<KernelStatus[]>())!;
+    }
+
+    [Fact]
+    public async Task AGpuCellThroughCarolsHubRoute_IsHeldAndAttached_ForCarol_AndIsNotDavesKernel()
+    {
+        var kernelId = await StartKernelAsync("carol");
+        await using var kernel = await KernelChannelClient.ConnectAsync(RouteOf("carol"), kernelId, fixture.Servers["carol"].Token, KernelChannelClient.V1, CancellationToken.None);
+
+        var messages = await kernel.CollectUntilDoneAsync(await kernel.SendExecuteRequestAsync("device = \"cuda\"\nprint('carol on gpu')", CancellationToken.None), CellTimeout);
+
+        Assert.Equal(KernelChannelClient.V1, kernel.SubProtocol);
+        var attachLine = messages.ToList().FindIndex(m => m.Text?.StartsWith("attach: GPU ", StringComparison.Ordinal) == true);
+        var output = messages.ToList().FindIndex(m => m.Text == "carol on gpu\n");
+        Assert.True(attachLine >= 0 && attachLine < output, "no attach line before the cell's output in: " + string.Join(", ", messages));
+        Assert.Contains("(simulated)", messages[attachLine].Text, StringComparison.Ordinal);
+        var carols = await BrokerKernelsOfAsync("carol");
+        var status = Assert.Single(carols, k => k.KernelId == kernelId);
+        Assert.Equal("carol", status.Owner);
+        Assert.Equal(KernelState.Attached, status.State);
+        Assert.True(status.Attachment!.Simulated);
+        Assert.DoesNotContain(await BrokerKernelsOfAsync("dave"), k => k.KernelId == kernelId);
+        Assert.DoesNotContain(await BrokerKernelsOfAsync(_deployment.User), k => k.KernelId == kernelId);
+    }
+
+    [Theory]
+    [InlineData("dave")]
+    [InlineData(null)]
+    public async Task CarolsRoute_WithoutCarolsCredentials_IsRefusedByHerServer_AndNothingIsHeldOrRegistered(string? asUser)
+    {
+        var kernelId = await StartKernelAsync("carol");
+        var token = asUser is null ? null : fixture.Servers[asUser].Token;
+
+        var refused = await Assert.ThrowsAsync<WebSocketConnectFailedException>(
+            () => KernelChannelClient.ConnectAsync(RouteOf("carol"), kernelId, token, KernelChannelClient.V1, CancellationToken.None));
+        // And dave's own route does not reach carol's kernel: his server has no such kernel.
+        var elsewhere = await Assert.ThrowsAsync<WebSocketConnectFailedException>(
+            () => KernelChannelClient.ConnectAsync(RouteOf("dave"), kernelId, fixture.Servers["dave"].Token, KernelChannelClient.V1, CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+        foreach (var user in new[] { "carol", "dave", _deployment.User })
+        {
+            Assert.DoesNotContain(await BrokerKernelsOfAsync(user), k => k.KernelId == kernelId);
+        }
+    }
+}
