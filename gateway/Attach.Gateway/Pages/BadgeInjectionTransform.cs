@@ -13,7 +13,8 @@ namespace Attach.Gateway.Pages;
 /// Puts the badge's script tag into the HTML pages the Jupyter and code-server backends serve. It runs before
 /// any other response transform and hands them the rewritten page as the proxied response's content, so a later
 /// transform that reads the page (the Jupyter token scrubber) sees the tag and the page is read from upstream
-/// once. Headers follow the new body: Content-Length, no Content-Encoding, a weak ETag, the CSP the tag needs.
+/// once. Headers follow the new body: Content-Length, no Content-Encoding, a weak ETag, the CSP the tag needs
+/// (in the headers and in the page's own Content-Security-Policy meta tags).
 /// </summary>
 internal sealed class BadgeInjectionTransform(
     IOptionsMonitor<PagesOptions> options,
@@ -96,8 +97,16 @@ internal sealed class BadgeInjectionTransform(
         }
 
         var page = encodings.Count == 0 ? raw : await DecodeAsync(raw, encodings[0], settings.MaxPageBytes, transform.CancellationToken);
-        var decision = BadgeScriptPolicy.Decide([.. context.Response.Headers.ContentSecurityPolicy.Where(v => v is not null)!]);
-        var rewritten = decision.Inject && page is not null ? BadgeTag.Insert(page, BadgeTag.Render(decision.Nonce)) : null;
+        var metas = page is null ? [] : CspMetaTags.Find(page);
+        var decision = BadgeScriptPolicy.Decide([.. context.Response.Headers.ContentSecurityPolicy.Where(v => v is not null)!], [.. metas.Select(m => m.Policy)]);
+        byte[]? rewritten = null;
+        if (decision.Inject && page is not null)
+        {
+            // The page's own policy tags get the badge's nonce too, or the browser would still refuse the script.
+            var withPolicies = decision.MetaPolicies is { } metaPolicies ? CspMetaTags.Rewrite(page, metas, metaPolicies) : page;
+            rewritten = BadgeTag.Insert(withPolicies, BadgeTag.Render(decision.Nonce));
+        }
+
         if (rewritten is null)
         {
             if (decision.SkipReason is { } reason)

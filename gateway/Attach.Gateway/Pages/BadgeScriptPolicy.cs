@@ -3,19 +3,25 @@ using System.Security.Cryptography;
 namespace Attach.Gateway.Pages;
 
 /// <summary>
-/// Reads a page's <c>Content-Security-Policy</c> headers and says how the badge's same-origin script can load under
+/// Reads a page's <c>Content-Security-Policy</c> headers (and the policies of its
+/// <c>&lt;meta http-equiv="Content-Security-Policy"&gt;</c> tags, which browsers enforce as well) and says how the badge's same-origin script can load under
 /// them without loosening anything the page relies on: as it is (the policy admits <c>'self'</c>, or sets no script
 /// rule), with the page's own nonce, with a nonce of the gateway's added to the script rule, or not at all.
 /// </summary>
 internal static class BadgeScriptPolicy
 {
-    /// <summary>Decides for the policies of one response (each header value may hold several, comma-separated).</summary>
-    public static BadgeScriptDecision Decide(IReadOnlyList<string> headerValues)
+    /// <summary>
+    /// Decides for the policies of one response: its headers (each value may hold several, comma-separated) and the
+    /// page's meta tags (one policy each, CSP §3.3), in the page's order. A script must satisfy every one of them.
+    /// </summary>
+    public static BadgeScriptDecision Decide(IReadOnlyList<string> headerValues, IReadOnlyList<string>? metaPolicies = null)
     {
         ArgumentNullException.ThrowIfNull(headerValues);
+        metaPolicies ??= [];
         var policies = headerValues
             .SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            .Select(Parse)
+            .Select(text => Parse(text, meta: -1))
+            .Concat(metaPolicies.Select((text, i) => Parse(text, meta: i)))
             .ToList();
         var blocking = new List<Policy>();
         foreach (var policy in policies)
@@ -54,8 +60,13 @@ internal static class BadgeScriptPolicy
         }
 
         var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
-        var rewritten = policies.Select(p => blocking.Contains(p) ? p.WithScriptNonce(nonce) : p.Text).ToList();
-        return BadgeScriptDecision.Rewritten(nonce, [string.Join(", ", rewritten)]);
+        string Rewrite(Policy p) => blocking.Contains(p) ? p.WithScriptNonce(nonce) : p.Text;
+        var headers = policies.Where(p => p.Meta < 0).ToList();
+        var metas = policies.Where(p => p.Meta >= 0).ToList();
+        return BadgeScriptDecision.Rewritten(
+            nonce,
+            headers.Any(blocking.Contains) ? [string.Join(", ", headers.Select(Rewrite))] : null,
+            metas.Any(blocking.Contains) ? [.. metas.Select(Rewrite)] : null);
     }
 
     private static bool Admits(IReadOnlyList<string> sources) =>
@@ -70,19 +81,23 @@ internal static class BadgeScriptPolicy
         || source.StartsWith("'sha384-", StringComparison.OrdinalIgnoreCase)
         || source.StartsWith("'sha512-", StringComparison.OrdinalIgnoreCase);
 
-    private static Policy Parse(string text)
+    private static Policy Parse(string text, int meta)
     {
         var directives = text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(d => d.Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .Where(parts => parts.Length > 0)
             .Select(parts => new Directive(parts[0].ToLowerInvariant(), parts[1..]))
             .ToList();
-        return new Policy(text, directives);
+        return new Policy(text, directives, meta);
     }
 
     private sealed record Directive(string Name, IReadOnlyList<string> Sources);
 
-    private sealed record Policy(string Text, IReadOnlyList<Directive> Directives)
+    /// <summary>One policy, as written.</summary>
+    /// <param name="Text">Its text.</param>
+    /// <param name="Directives">Its directives, in order.</param>
+    /// <param name="Meta">The index of the meta tag it came from; -1 for a header's.</param>
+    private sealed record Policy(string Text, IReadOnlyList<Directive> Directives, int Meta)
     {
         /// <summary>The directive a &lt;script src&gt; element is checked against (CSP Level 3 fallback order).</summary>
         public Directive? ScriptRule() =>
@@ -123,11 +138,12 @@ internal static class BadgeScriptPolicy
 /// <param name="Nonce">The nonce the tag carries, if any.</param>
 /// <param name="Policies">The response's new <c>Content-Security-Policy</c> values; null when they stay as they are.</param>
 /// <param name="SkipReason">Why the badge stays out, when it does.</param>
-internal sealed record BadgeScriptDecision(bool Inject, string? Nonce, IReadOnlyList<string>? Policies, string? SkipReason)
+/// <param name="MetaPolicies">The new policy of each meta tag, in order; null when they stay as they are.</param>
+internal sealed record BadgeScriptDecision(bool Inject, string? Nonce, IReadOnlyList<string>? Policies, string? SkipReason, IReadOnlyList<string>? MetaPolicies = null)
 {
     public static BadgeScriptDecision Unchanged(string? nonce) => new(true, nonce, null, null);
 
-    public static BadgeScriptDecision Rewritten(string nonce, IReadOnlyList<string> policies) => new(true, nonce, policies, null);
+    public static BadgeScriptDecision Rewritten(string nonce, IReadOnlyList<string>? policies, IReadOnlyList<string>? metaPolicies) => new(true, nonce, policies, null, metaPolicies);
 
     public static BadgeScriptDecision Skip(string reason) => new(false, null, null, reason);
 }

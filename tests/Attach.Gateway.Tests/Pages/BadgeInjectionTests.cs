@@ -171,6 +171,38 @@ public sealed partial class BadgeInjectionTests
         Assert.Equal($"default-src https://cdn.example.org; img-src *; script-src https://cdn.example.org 'nonce-{nonce}'", policy);
     }
 
+    [Fact]
+    public async Task A_csp_meta_tag_in_the_page_gets_the_badges_nonce_too()
+    {
+        await using var gateway = await PagesGateway.StartAsync();
+        var page = Page.Replace("<title>", "<meta http-equiv=\"content-security-policy\" content='script-src https://cdn.example.org &amp; more'><meta charset=\"utf-8\"><title>", StringComparison.Ordinal);
+        gateway.Serve("/tree", "text/html", Encoding.UTF8.GetBytes(page));
+        using var browser = gateway.Browser();
+
+        using var response = await browser.GetAsync("/tree");
+        var html = await response.Content.ReadAsStringAsync();
+
+        var nonce = NonceAttribute().Match(html).Groups[1].Value;
+        Assert.NotEmpty(nonce);
+        Assert.Equal(
+            page.Replace("content='script-src https://cdn.example.org &amp; more'", $"content=\"script-src https://cdn.example.org &amp; more 'nonce-{nonce}'\"", StringComparison.Ordinal)
+                .Replace("</head>", $"<script src=\"/attach/static/badge.js\" defer nonce=\"{nonce}\"></script></head>", StringComparison.Ordinal),
+            html);
+        Assert.False(response.Headers.Contains("Content-Security-Policy"));
+        Assert.Equal(html.Length, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task A_csp_meta_tag_that_forbids_every_script_keeps_the_badge_out_and_the_page_as_it_was()
+    {
+        await using var gateway = await PagesGateway.StartAsync();
+        var page = Page.Replace("<title>", "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\"><title>", StringComparison.Ordinal);
+        gateway.Serve("/tree", "text/html", Encoding.UTF8.GetBytes(page));
+        using var browser = gateway.Browser();
+
+        Assert.Equal(page, await browser.GetStringAsync("/tree"));
+    }
+
     [Theory]
     [InlineData("script-src 'none'")]
     [InlineData("script-src 'unsafe-inline'")]

@@ -58,4 +58,31 @@ public sealed class BadgeScriptPolicyTests
         Assert.NotEqual(first, second);
         Assert.True(Convert.FromBase64String(first!).Length >= 16);
     }
+
+    [Fact]
+    public void A_meta_policy_that_blocks_the_script_gets_the_nonce_and_the_headers_stay_as_they_are()
+    {
+        var decision = BadgeScriptPolicy.Decide(["img-src 'self'"], ["script-src https://cdn.example", "style-src 'self'"]);
+
+        Assert.True(decision.Inject);
+        Assert.Null(decision.Policies);
+        Assert.Equal([$"script-src https://cdn.example 'nonce-{decision.Nonce}'", "style-src 'self'"], decision.MetaPolicies);
+    }
+
+    [Fact]
+    public void A_meta_policy_that_forbids_every_script_keeps_the_badge_out_whatever_the_headers_allow()
+    {
+        var decision = BadgeScriptPolicy.Decide(["script-src 'self'"], ["script-src 'none'"]);
+
+        Assert.False(decision.Inject);
+    }
+
+    [Fact]
+    public void The_pages_own_nonce_in_a_meta_policy_is_reused()
+    {
+        var decision = BadgeScriptPolicy.Decide([], ["script-src 'nonce-abc'"]);
+
+        Assert.Equal("abc", decision.Nonce);
+        Assert.Null(decision.MetaPolicies);
+    }
 }
