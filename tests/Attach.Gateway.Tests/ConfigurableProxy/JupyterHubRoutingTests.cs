@@ -51,7 +51,7 @@ public sealed class JupyterHubRoutingTests : IAsyncLifetime
         await _ada.DisposeAsync();
     }
 
-    private void StartGateway(Dictionary<string, string?>? extra = null)
+    private void StartGateway(Dictionary<string, string?>? extra = null, IExecutionBroker? broker = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -69,7 +69,7 @@ public sealed class JupyterHubRoutingTests : IAsyncLifetime
         _gateway = new GatewayFactory(settings, services =>
         {
             services.AddSingleton<TimeProvider>(_time);
-            services.AddSingleton<IExecutionBroker>(_broker);
+            services.AddSingleton(broker ?? _broker);
         }).StartKestrel();
         _api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_apiPort}/") };
         _public = new HttpClient { BaseAddress = _gateway.KestrelAddress };
@@ -122,6 +122,39 @@ public sealed class JupyterHubRoutingTests : IAsyncLifetime
         Assert.Equal(_gateway!.KestrelAddress.Authority, handshake.Host);
         Assert.Null(handshake.Authorization);
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task AnInterruptTheUsersServerAccepted_AbortsTheCellHeldForAGpu()
+    {
+        var broker = new ScriptedExecutionBroker();
+        StartGateway(broker: broker);
+        await AddRouteAsync("/user/ada/", _ada.Url, new() { ["user"] = "ada", ["server_name"] = "" });
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(WebSocketUri("/user/ada/api/kernels/k1/channels?session_id=s1"), CancellationToken.None);
+        var (frame, _) = CellFrames.Execute(KernelWireProtocol.Legacy, "held-1", "model.cuda()");
+        await socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await broker.NextCallAsync(timeout.Token);
+
+        // The toolbar's interrupt: an HTTP POST the user's server answers (here with 200).
+        using var interrupt = await _public.PostAsync("user/ada/api/kernels/k1/interrupt", null);
+        Assert.Equal(HttpStatusCode.OK, interrupt.StatusCode);
+
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            var received = await socket.ReceiveAsync(buffer, timeout.Token);
+            using var message = JsonDocument.Parse(buffer.AsMemory(0, received.Count));
+            if (message.RootElement.GetProperty("header").GetProperty("msg_type").GetString() == "execute_reply")
+            {
+                Assert.Equal("held-1", message.RootElement.GetProperty("parent_header").GetProperty("msg_id").GetString());
+                Assert.Equal("aborted", message.RootElement.GetProperty("content").GetProperty("status").GetString());
+                break;
+            }
+        }
+
+        Assert.Contains(_ada.Requests, r => r.Method == "POST" && r.Path == "/user/ada/api/kernels/k1/interrupt");
     }
 
     [Fact]
