@@ -199,4 +199,44 @@ public sealed class JupyterHubRouteTests(JupyterHubDeploymentFixture fixture, IT
             Assert.DoesNotContain(await BrokerKernelsOfAsync(user), k => k.KernelId == kernelId);
         }
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task TheServersOwnOriginCheck_StillWorks_ThroughTheRelay(bool sameOrigin)
+    {
+        var kernelId = await StartKernelAsync("carol");
+        // A browser's session: the server's login cookie (a token request sets it), which is what the origin check
+        // protects; token-authenticated requests skip it, as a browser's cookie-authenticated ones do not.
+        using var cookies = new HttpClientHandler { CookieContainer = new CookieContainer() };
+        using (var browser = new HttpClient(cookies))
+        {
+            using var login = await browser.GetAsync(new Uri(RouteOf("carol"), $"api/status?token={fixture.Servers["carol"].Token}"));
+            login.EnsureSuccessStatusCode();
+        }
+
+        var cookie = cookies.CookieContainer.GetCookieHeader(RouteOf("carol"));
+        Assert.NotEmpty(cookie);
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol(KernelChannelClient.V1);
+        socket.Options.SetRequestHeader("Cookie", cookie);
+        // A page of the gateway's own origin, or another site's page trying to use carol's session.
+        socket.Options.SetRequestHeader("Origin", sameOrigin ? _deployment.GatewayUrl.GetLeftPart(UriPartial.Authority) : "https://evil.example");
+        socket.Options.CollectHttpResponseDetails = true;
+        var uri = new UriBuilder(new Uri(RouteOf("carol"), $"api/kernels/{kernelId}/channels")) { Scheme = "ws" }.Uri;
+
+        if (sameOrigin)
+        {
+            // The browser's Host reaches the server, so the gateway's origin is the server's own.
+            await socket.ConnectAsync(uri, CancellationToken.None);
+            Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
+            await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+        else
+        {
+            await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => socket.ConnectAsync(uri, CancellationToken.None));
+            Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
+            Assert.DoesNotContain(await BrokerKernelsOfAsync("carol"), k => k.KernelId == kernelId);
+        }
+    }
 }
