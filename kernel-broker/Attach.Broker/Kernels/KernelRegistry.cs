@@ -82,8 +82,18 @@ internal sealed class KernelRegistry : IDisposable
             lease.Gpu.MemoryTotalMiB,
             WaitSeconds: 0);
         var reason = $"restored: node {lease.NodeId} still holds GPU {lease.Gpu.Index} ({lease.Gpu.DisplayName}), {MemorySize.Format(lease.MemoryMiB)} slice, " +
-            $"from before the broker restarted; it goes back to the pool after {_options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
+            $"which the broker had lost track of (it restarted, or the node was silent for longer than the lease TTL); it goes back to the pool after {_options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
         return kernel.TryRestoreAttached(attachment, reason) ? null : $"the kernel is {kernel.Status.State} with another slice";
+    }
+
+    /// <summary>
+    /// Tells the kernel holding <paramref name="lease"/> that the broker took it back (its node was declared dead): an
+    /// Attached kernel goes to Failed with <paramref name="reason"/>. False when no kernel held that lease any more.
+    /// </summary>
+    public bool LoseLease(Lease lease, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return _kernels.TryGetValue(lease.KernelId, out var kernel) && kernel.LoseAttachment(lease.LeaseId, reason);
     }
 
     /// <summary>The kernel if it exists and <paramref name="user"/> may see it.</summary>

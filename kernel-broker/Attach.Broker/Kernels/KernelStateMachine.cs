@@ -247,6 +247,29 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         }
     }
 
+    /// <summary>
+    /// The broker took the kernel's slice back without an unbind (its node stopped sending heartbeats past the lease
+    /// TTL): Attached with that lease → Failed with <paramref name="reason"/>. A later GPU cell attaches anew from
+    /// Failed. False in any other state (the kernel is already releasing it, or holds another lease).
+    /// </summary>
+    public bool LoseAttachment(string leaseId, string reason)
+    {
+        lock (_lock)
+        {
+            if (_disposed || _state != KernelState.Attached || _attachment?.LeaseId != leaseId)
+            {
+                return false;
+            }
+
+            DisarmIdleTimer_NeedsLock();
+            _attachment = null;
+            TransitionTo_NeedsLock(KernelState.Failed, reason);
+        }
+
+        Log.AttachmentLost(_logger, KernelId, Owner, leaseId, reason);
+        return true;
+    }
+
     /// <summary>Records busy/idle from the kernel's iopub <c>status</c> for an <c>execute_request</c>.</summary>
     public void ReportActivity(KernelActivity activity)
     {

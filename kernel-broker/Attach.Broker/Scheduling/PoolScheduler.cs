@@ -16,7 +16,7 @@ namespace Attach.Broker.Scheduling;
 /// <item>Give slices back with <see cref="Release"/>; withdraw a waiter with <see cref="Cancel"/>.</item>
 /// <item>Every call that can free or add capacity takes an optional list that receives the waiters it placed, in the
 /// order they were served; the caller binds them. <see cref="Submit"/> may place other waiters too.</item>
-/// <item>Read positions and ETAs with <see cref="Waiters"/> (O(waiters · log users); not for the hot path),
+/// <item>Read positions and ETAs with <see cref="Waiters()"/> (O(waiters · log users); not for the hot path),
 /// GPU-seconds with <see cref="UsageToday"/>. Tell the ETA about idle timers with <see cref="SetExpectedRelease"/>.</item>
 /// </list>
 /// <para>Rules. Interactive waiters are served before batch ones. Within a class, the user holding the fewest slices
@@ -54,6 +54,7 @@ internal sealed class PoolScheduler
     private readonly Dictionary<string, Waiter> _waiters = new(StringComparer.Ordinal);
     private readonly List<UserQueue> _skipped = [];
     private long _sequence;
+    private long _queueVersion;
     private double _averageHoldSeconds;
 
     public PoolScheduler(SchedulerSettings settings, TimeProvider timeProvider)
@@ -73,6 +74,22 @@ internal sealed class PoolScheduler
             lock (_lock)
             {
                 return _waiters.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Changes whenever a waiter's position or the queue's length may have changed (a request queued, withdrawn or
+    /// served; a waiting user's slice count changed, which moves them in the fair-share order). Equal values mean the
+    /// standings <see cref="Waiters()"/> would report are the same, so callers can skip recomputing them.
+    /// </summary>
+    public long QueueVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queueVersion;
             }
         }
     }
@@ -398,18 +415,26 @@ internal sealed class PoolScheduler
     }
 
     /// <summary>Every waiter in the order the queue would serve them, with position and ETA.</summary>
-    public IReadOnlyList<WaiterInfo> Waiters()
+    public IReadOnlyList<WaiterInfo> Waiters() => Waiters(null);
+
+    /// <summary>
+    /// The waiters for which <paramref name="include"/> (kernel id, position, queue length) says yes, in the order the
+    /// queue would serve them, with position and ETA; every waiter when it is null. The walk of the order is
+    /// O(waiters · log users), but ETAs and reasons are computed only for the waiters included, so reporting the few
+    /// whose position changed costs little more than the walk.
+    /// </summary>
+    public IReadOnlyList<WaiterInfo> Waiters(Func<string, int, int, bool>? include)
     {
         lock (_lock)
         {
             var now = _timeProvider.GetUtcNow();
-            var result = new List<WaiterInfo>(_waiters.Count);
+            var result = new List<WaiterInfo>(include is null ? _waiters.Count : 0);
             if (_waiters.Count == 0)
             {
                 return result;
             }
 
-            var ends = ExpectedEnds_NeedsLock(now);
+            double[]? ends = null;
             var position = 0;
             var total = _waiters.Count;
             var cursors = new PriorityQueue<(UserQueue Queue, LinkedListNode<Waiter> Next, int Held), (int Held, long Seq, string User)>(
@@ -427,6 +452,13 @@ internal sealed class PoolScheduler
                 {
                     var waiter = cursor.Next.Value;
                     position++;
+                    if (include is not null && !include(waiter.Demand.KernelId, position, total))
+                    {
+                        Advance(cursors, cursor);
+                        continue;
+                    }
+
+                    ends ??= ExpectedEnds_NeedsLock(now);
                     result.Add(new WaiterInfo(
                         waiter.Demand.KernelId,
                         waiter.Demand.User,
@@ -438,15 +470,22 @@ internal sealed class PoolScheduler
                         waiter.Demand.GpuFraction,
                         waiter.Since,
                         WaitReason_NeedsLock(waiter.Demand)));
-                    if (cursor.Next.Next is { } next)
-                    {
-                        var held = cursor.Held + 1;
-                        cursors.Enqueue((cursor.Queue, next, held), (held, next.Value.Sequence, cursor.Queue.User.Name));
-                    }
+                    Advance(cursors, cursor);
                 }
             }
 
             return result;
+        }
+    }
+
+    private static void Advance(
+        PriorityQueue<(UserQueue Queue, LinkedListNode<Waiter> Next, int Held), (int Held, long Seq, string User)> cursors,
+        (UserQueue Queue, LinkedListNode<Waiter> Next, int Held) cursor)
+    {
+        if (cursor.Next.Next is { } next)
+        {
+            var held = cursor.Held + 1;
+            cursors.Enqueue((cursor.Queue, next, held), (held, next.Value.Sequence, cursor.Queue.User.Name));
         }
     }
 
@@ -656,6 +695,7 @@ internal sealed class PoolScheduler
 
                 uq.Items.RemoveFirst();
                 _waiters.Remove(waiter.Demand.KernelId);
+                _queueVersion++;
                 waiter.Allocation = Allocate_NeedsLock(waiter.Demand, unit, waiter.Since, now);
                 placed?.Add(waiter.Allocation);
                 if (uq.Items.Count > 0)
@@ -711,6 +751,7 @@ internal sealed class PoolScheduler
         var waiter = new Waiter(demand, ++_sequence, now);
         waiter.Node = uq.Items.AddLast(waiter);
         _waiters[demand.KernelId] = waiter;
+        _queueVersion++;
         if (!uq.InOrder)
         {
             AddToOrder(cq, uq);
@@ -733,6 +774,7 @@ internal sealed class PoolScheduler
 
         uq.Items.Remove(waiter.Node!);
         _waiters.Remove(waiter.Demand.KernelId);
+        _queueVersion++;
         if (uq.Items.Count == 0)
         {
             if (uq.InOrder)
@@ -977,6 +1019,8 @@ internal sealed class PoolScheduler
         {
             if (user.Queues[cls] is { } uq)
             {
+                // The user's place in the fair-share order moves, and with it the positions of others.
+                _queueVersion++;
                 Rekey(_classes[cls], uq);
             }
         }
