@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
+using Attach.Broker.Scheduling;
 using Attach.Contracts.Kernels;
 using Attach.Contracts.Pool;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ internal sealed class KernelRegistry : IDisposable
     private readonly IOptions<BrokerOptions> _options;
     private readonly ILeaseStore _store;
     private readonly ILogger _logger;
+    private readonly IdlePolicy _idlePolicy;
 
     public KernelRegistry(
         IGpuBinder binder,
@@ -30,7 +32,8 @@ internal sealed class KernelRegistry : IDisposable
         TimeProvider timeProvider,
         IOptions<BrokerOptions> options,
         ILoggerFactory loggerFactory,
-        ILeaseStore? store = null)
+        ILeaseStore? store = null,
+        IOptions<SchedulingOptions>? scheduling = null)
     {
         _binder = binder;
         _events = events;
@@ -38,6 +41,7 @@ internal sealed class KernelRegistry : IDisposable
         _options = options;
         _store = store ?? new InMemoryLeaseStore();
         _logger = loggerFactory.CreateLogger<KernelStateMachine>();
+        _idlePolicy = IdlePolicy.From(options.Value, scheduling?.Value);
         foreach (var kernel in _store.Load().Kernels)
         {
             _kernels[kernel.KernelId] = Create(kernel.KernelId, kernel.Owner);
@@ -162,7 +166,7 @@ internal sealed class KernelRegistry : IDisposable
     }
 
     private KernelStateMachine Create(string kernelId, string owner) =>
-        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger);
+        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger, _idlePolicy);
 
     /// <summary>Services (the internal key without a user) see everything; users see their own kernels.</summary>
     internal static bool CanSee(KernelStateMachine kernel, string user) =>
