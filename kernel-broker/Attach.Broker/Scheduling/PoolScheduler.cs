@@ -489,6 +489,98 @@ internal sealed class PoolScheduler
         }
     }
 
+    /// <summary>
+    /// The batch slices to suspend so that the interactive request of <paramref name="kernelId"/>, which waits, fits
+    /// now; empty when the policy is off, the kernel does not wait (or is batch itself), or no set of eligible batch
+    /// slices on one GPU makes room. Eligible: a batch slice held at least <see cref="PreemptionOptions.OlderThan"/> and
+    /// <see cref="PreemptionOptions.BatchMinimumHold"/>. Of the GPUs where room can be made (the required node's only,
+    /// when the request names one), the one needing the fewest victims wins, then the one suspending the least memory;
+    /// on a GPU the largest eligible slices go first, the youngest first among equals (the least work behind them).
+    /// Pure: nothing changes until the caller suspends the victims and releases their slices.
+    /// </summary>
+    public IReadOnlyList<SliceAllocation> PreemptionVictims(string kernelId, PreemptionOptions policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        lock (_lock)
+        {
+            if (policy.Mode == PreemptionMode.Off || !_waiters.TryGetValue(kernelId, out var waiter) || waiter.Demand.Priority != PriorityClass.Interactive)
+            {
+                return [];
+            }
+
+            var demand = waiter.Demand;
+            var now = _timeProvider.GetUtcNow();
+            var minimumAge = policy.OlderThan > policy.BatchMinimumHold ? policy.OlderThan : policy.BatchMinimumHold;
+            List<Holding>? best = null;
+            long bestMiB = 0;
+            var candidates = new List<Holding>();
+            foreach (var node in _nodes.Values)
+            {
+                if (!node.Online || (demand.RequiredNodeId is { } required && required != node.Id))
+                {
+                    continue;
+                }
+
+                foreach (var unit in node.Units)
+                {
+                    var need = Need(demand, unit);
+                    if (!unit.Alive || unit.TotalMiB < need)
+                    {
+                        continue;
+                    }
+
+                    candidates.Clear();
+                    foreach (var holding in node.Holdings)
+                    {
+                        if (holding.Unit == unit && holding.Allocation.Priority == PriorityClass.Batch && now - holding.Allocation.PlacedAt >= minimumAge)
+                        {
+                            candidates.Add(holding);
+                        }
+                    }
+
+                    candidates.Sort(static (a, b) =>
+                        a.Allocation.MemoryMiB != b.Allocation.MemoryMiB ? b.Allocation.MemoryMiB.CompareTo(a.Allocation.MemoryMiB)
+                        : a.Allocation.PlacedAt != b.Allocation.PlacedAt ? b.Allocation.PlacedAt.CompareTo(a.Allocation.PlacedAt)
+                        : string.CompareOrdinal(a.Allocation.AllocationId, b.Allocation.AllocationId));
+                    var freeMiB = unit.TotalMiB - unit.UsedMiB;
+                    var freeCompute = 100 - unit.UsedCompute;
+                    var left = unit.Count;
+                    var chosen = new List<Holding>();
+                    long chosenMiB = 0;
+                    foreach (var holding in candidates)
+                    {
+                        if (RoomFor(unit, demand, need, freeMiB, freeCompute, left))
+                        {
+                            break;
+                        }
+
+                        chosen.Add(holding);
+                        chosenMiB += holding.Allocation.MemoryMiB;
+                        freeMiB += holding.Allocation.MemoryMiB;
+                        freeCompute += holding.Allocation.ComputePercent;
+                        left--;
+                    }
+
+                    if (chosen.Count == 0 || !RoomFor(unit, demand, need, freeMiB, freeCompute, left))
+                    {
+                        continue;
+                    }
+
+                    if (best is null || chosen.Count < best.Count || (chosen.Count == best.Count && chosenMiB < bestMiB))
+                    {
+                        best = chosen;
+                        bestMiB = chosenMiB;
+                    }
+                }
+            }
+
+            return best is null ? [] : best.ConvertAll(h => h.Allocation);
+        }
+    }
+
+    private static bool RoomFor(Unit unit, SliceDemand demand, long need, long freeMiB, int freeCompute, int holdingsLeft) =>
+        unit.Exclusive ? holdingsLeft == 0 : freeMiB >= need && freeCompute >= demand.ComputePercent;
+
     /// <summary>GPU-seconds used today (UTC) per user, slices still held included; a slice counts by its share of the GPU's memory.</summary>
     public IReadOnlyDictionary<string, double> UsageToday()
     {

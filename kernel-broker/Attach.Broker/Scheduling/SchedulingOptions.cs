@@ -45,6 +45,9 @@ internal sealed class SchedulingOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan MinimumHold { get; set; } = TimeSpan.Zero;
 
+    /// <summary>Whether interactive requests may suspend batch slices, and which ones.</summary>
+    public PreemptionOptions Preemption { get; set; } = new();
+
     /// <summary>Idle timeout and minimum hold per slice profile (by profile name, case-insensitive).</summary>
     public Dictionary<string, IdleProfile> Idle { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
