@@ -394,21 +394,15 @@ internal sealed class LeaseTable
             }
 
             var known = _placedNodes.TryGetValue(id, out var previous);
-            if (known && ReferenceEquals(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus))
+            if (known && ReferenceEquals(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus) && ReferenceEquals(previous.Heartbeat.Mig, node.Heartbeat.Mig))
             {
                 _placedNodes[id] = node;
                 continue;
             }
 
-            if (!known || !SameGpus(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus))
+            if (!known || !SameGpus(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus) || !SameMig(previous.Heartbeat.Mig, node.Heartbeat.Mig))
             {
-                var gpus = new List<GpuCapacity>(node.Heartbeat.Gpus.Count);
-                foreach (var gpu in node.Heartbeat.Gpus)
-                {
-                    gpus.Add(new GpuCapacity(gpu.Index, gpu.MemoryTotalMiB));
-                }
-
-                _scheduler.UpsertNode(id, gpus, placed);
+                _scheduler.UpsertNode(id, Capacity(node.Heartbeat), placed);
             }
 
             _placedNodes[id] = node;
@@ -442,6 +436,66 @@ internal sealed class LeaseTable
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The node's GPUs as the scheduler counts them: a GPU the agent reports in MIG mode is its MIG instances, each a
+    /// fixed slice (an instance whose memory is not reported cannot be sized and is left out).
+    /// </summary>
+    internal static List<GpuCapacity> Capacity(NodeHeartbeat heartbeat)
+    {
+        var gpus = new List<GpuCapacity>(heartbeat.Gpus.Count);
+        foreach (var gpu in heartbeat.Gpus)
+        {
+            List<MigSlice>? instances = null;
+            foreach (var layout in heartbeat.Mig ?? [])
+            {
+                if (layout.GpuIndex != gpu.Index)
+                {
+                    continue;
+                }
+
+                foreach (var instance in layout.Instances)
+                {
+                    if (instance.MemoryTotalMiB is > 0 and { } memory)
+                    {
+                        (instances ??= []).Add(new MigSlice(instance.Index, memory));
+                    }
+                }
+            }
+
+            gpus.Add(new GpuCapacity(gpu.Index, gpu.MemoryTotalMiB, instances));
+        }
+
+        return gpus;
+    }
+
+    private static bool SameMig(IReadOnlyList<GpuMigLayout>? a, IReadOnlyList<GpuMigLayout>? b)
+    {
+        a ??= [];
+        b ??= [];
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (a[i].GpuIndex != b[i].GpuIndex || a[i].Instances.Count != b[i].Instances.Count)
+            {
+                return false;
+            }
+
+            for (var j = 0; j < a[i].Instances.Count; j++)
+            {
+                if (a[i].Instances[j].Index != b[i].Instances[j].Index || a[i].Instances[j].MemoryTotalMiB != b[i].Instances[j].MemoryTotalMiB)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     private static bool SameGpus(IReadOnlyList<GpuInfo> a, IReadOnlyList<GpuInfo> b)
