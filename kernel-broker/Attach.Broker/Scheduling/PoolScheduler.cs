@@ -162,7 +162,7 @@ internal sealed class PoolScheduler
 
             foreach (var holding in node.Holdings)
             {
-                if (holding.Unit is null && FindUnit_NeedsLock(node, holding.Allocation.GpuIndex, holding.Allocation.MigIndex ?? -1) is { } unit)
+                if (holding.Unit is null && UnitOf_NeedsLock(node, holding.Allocation) is { } unit)
                 {
                     holding.Unit = unit;
                     unit.UsedMiB += holding.Allocation.MemoryMiB;
@@ -350,7 +350,7 @@ internal sealed class PoolScheduler
             }
 
             var node = NodeFor_NeedsLock(allocation.NodeId);
-            var unit = FindUnit_NeedsLock(node, allocation.GpuIndex, allocation.MigIndex ?? -1);
+            var unit = UnitOf_NeedsLock(node, allocation);
             var holding = new Holding(allocation, node, Tally_NeedsLock(_users, allocation.User), allocation.Group is { } g ? Tally_NeedsLock(_groups, g) : null);
             Take_NeedsLock(holding, unit);
             return true;
@@ -1138,6 +1138,32 @@ internal sealed class PoolScheduler
         }
 
         return node;
+    }
+
+    /// <summary>
+    /// Where an adopted slice counts. A lease does not record its MIG instance, so one adopted on a GPU in MIG mode
+    /// (a broker restart) takes a free instance of its size on that GPU, or else the smallest free one that holds it:
+    /// its capacity is counted, and no other kernel can be given that instance while the agent holds it.
+    /// </summary>
+    private static Unit? UnitOf_NeedsLock(NodeState node, SliceAllocation allocation)
+    {
+        var exact = FindUnit_NeedsLock(node, allocation.GpuIndex, allocation.MigIndex ?? -1);
+        if (exact is not null || allocation.MigIndex is not null)
+        {
+            return exact;
+        }
+
+        Unit? best = null;
+        foreach (var unit in node.Units)
+        {
+            if (unit.GpuIndex == allocation.GpuIndex && unit.Exclusive && unit.Alive && unit.Count == 0 && unit.TotalMiB >= allocation.MemoryMiB
+                && (best is null || unit.TotalMiB < best.TotalMiB))
+            {
+                best = unit;
+            }
+        }
+
+        return best;
     }
 
     private static Unit? FindUnit_NeedsLock(NodeState node, int gpuIndex, int migIndex)

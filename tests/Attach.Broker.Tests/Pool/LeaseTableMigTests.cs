@@ -58,6 +58,21 @@ public sealed class LeaseTableMigTests
     }
 
     [Fact]
+    public void Reconcile_BindingOnAMigGpuTheBrokerLost_TakesItsInstanceSoItIsNotGivenAgain()
+    {
+        // A broker that restarted without its state hears of a 40 GiB binding on the GPU in MIG mode.
+        var heartbeat = Heartbeat("node-a", [A100], [Binding("lease-old", 3, A100, 40 * GiB, 100)]) with { Mig = [Layout] };
+        _nodes.Record(heartbeat);
+        Assert.Single(_leases.Reconcile(heartbeat).Adopted);
+
+        var large = _leases.Reserve("kernel-1", "ada", new SliceRequest(20 * GiB, 25));
+        var small = _leases.Reserve("kernel-2", "grace", new SliceRequest(5 * GiB, 25)).Lease!;
+
+        Assert.Null(large.Lease);
+        Assert.Equal(10 * GiB, small.MemoryMiB);
+    }
+
+    [Fact]
     public void Capacity_InstanceWithoutAReportedSize_IsLeftOut()
     {
         var heartbeat = Heartbeat("node-a", [A100]) with { Mig = [new GpuMigLayout(0, [new(0, 1, 0, null, null, null), new(1, 2, 0, 14, 10 * GiB, 0)])] };
