@@ -24,6 +24,14 @@ internal sealed class BrokerOptions
     public TimeSpan NodeStaleAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// A node whose agent sends no heartbeat for this long is declared dead: every lease on it is reclaimed (its
+    /// kernels go to Failed and say why) and it gets nothing until its agent sends a heartbeat again. Longer than
+    /// <see cref="NodeStaleAfter"/>, so a short hiccup only pauses placement.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:02", "1.00:00:00")]
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// Which user a process's uid belongs to, for sessions the broker first hears of from the process shim
     /// (a kernel VS Code started from the attach kernelspec, a script): uid → user name, e.g.
     /// <c>Broker__UidOwners__1000=ada</c>. A uid not listed owns its sessions as <c>uid-N</c>.

@@ -47,6 +47,7 @@ internal static class BrokerServiceCollectionExtensions
         services.AddSingleton<IKernelEventPublisher>(sp => sp.GetRequiredService<KernelEventPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<KernelEventPublisher>());
         services.AddHostedService<BrokerStateRestorer>();
+        services.AddHostedService<DeadNodeReaper>();
         builder.AddPoolHistory();
 
         // One long-lived client for a singleton: pooled connections are recycled instead of handlers.

@@ -20,7 +20,8 @@ internal sealed class BrokerHeartbeatService(
     SliceLedger ledger,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
-    ILogger<BrokerHeartbeatService> logger) : BackgroundService
+    ILogger<BrokerHeartbeatService> logger,
+    GpuReadingMonitor? readings = null) : BackgroundService
 {
     private bool _registered;
     private DateTimeOffset? _failingSince;
@@ -47,7 +48,8 @@ internal sealed class BrokerHeartbeatService(
     {
         var agent = options.Value;
         // The broker resolves "api/v1/bindings" against the agent URL: a trailing slash keeps a path base.
-        var heartbeat = new NodeHeartbeat(agent.NodeId, BaseUrl.WithTrailingSlash(agent.AdvertisedUrl), inventory.Backend, inventory.Gpus, ledger.Snapshot());
+        var heartbeat = new NodeHeartbeat(
+            agent.NodeId, BaseUrl.WithTrailingSlash(agent.AdvertisedUrl), inventory.Backend, inventory.Gpus, ledger.Snapshot(), MigLayouts(readings?.Latest.Gpus ?? []));
         try
         {
             await broker.SendHeartbeatAsync(heartbeat, cancellationToken);
@@ -64,6 +66,21 @@ internal sealed class BrokerHeartbeatService(
         }
 
         OnSuccess(agent, heartbeat);
+    }
+
+    /// <summary>The MIG layout of every GPU the last reading found in MIG mode with instances; null when none is.</summary>
+    internal static IReadOnlyList<GpuMigLayout>? MigLayouts(IReadOnlyList<GpuReading> readings)
+    {
+        List<GpuMigLayout>? layouts = null;
+        foreach (var reading in readings)
+        {
+            if (reading.Mig is { Enabled: true, Instances.Count: > 0 } mig)
+            {
+                (layouts ??= []).Add(new GpuMigLayout(reading.Index, mig.Instances));
+            }
+        }
+
+        return layouts;
     }
 
     private void OnSuccess(AgentOptions agent, NodeHeartbeat heartbeat)

@@ -27,6 +27,8 @@ internal static class SliceChoice
                 return (fallback, UnknownProfile(profile, scheduling));
             }
 
+            fallback = fallback with { Profile = profile };
+
             return (chosen.GpuFraction is { } fraction
                 ? fallback with { GpuFraction = fraction, MemoryMiB = 0, ComputePercent = chosen.ComputePercent }
                 : fallback with { MemoryMiB = chosen.MemoryMiB ?? broker.DefaultSliceMiB, ComputePercent = chosen.ComputePercent }, null);

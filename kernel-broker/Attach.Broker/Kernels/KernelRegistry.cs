@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
+using Attach.Broker.Scheduling;
 using Attach.Contracts.Kernels;
 using Attach.Contracts.Pool;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ internal sealed class KernelRegistry : IDisposable
     private readonly IOptions<BrokerOptions> _options;
     private readonly ILeaseStore _store;
     private readonly ILogger _logger;
+    private readonly IdlePolicy _idlePolicy;
 
     public KernelRegistry(
         IGpuBinder binder,
@@ -30,7 +32,8 @@ internal sealed class KernelRegistry : IDisposable
         TimeProvider timeProvider,
         IOptions<BrokerOptions> options,
         ILoggerFactory loggerFactory,
-        ILeaseStore? store = null)
+        ILeaseStore? store = null,
+        IOptions<SchedulingOptions>? scheduling = null)
     {
         _binder = binder;
         _events = events;
@@ -38,6 +41,7 @@ internal sealed class KernelRegistry : IDisposable
         _options = options;
         _store = store ?? new InMemoryLeaseStore();
         _logger = loggerFactory.CreateLogger<KernelStateMachine>();
+        _idlePolicy = IdlePolicy.From(options.Value, scheduling?.Value);
         foreach (var kernel in _store.Load().Kernels)
         {
             _kernels[kernel.KernelId] = Create(kernel.KernelId, kernel.Owner);
@@ -82,8 +86,18 @@ internal sealed class KernelRegistry : IDisposable
             lease.Gpu.MemoryTotalMiB,
             WaitSeconds: 0);
         var reason = $"restored: node {lease.NodeId} still holds GPU {lease.Gpu.Index} ({lease.Gpu.DisplayName}), {MemorySize.Format(lease.MemoryMiB)} slice, " +
-            $"from before the broker restarted; it goes back to the pool after {_options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
+            $"which the broker had lost track of (it restarted, or the node was silent for longer than the lease TTL); it goes back to the pool after {_options.Value.IdleTimeout.TotalSeconds:0.#} s without GPU work";
         return kernel.TryRestoreAttached(attachment, reason) ? null : $"the kernel is {kernel.Status.State} with another slice";
+    }
+
+    /// <summary>
+    /// Tells the kernel holding <paramref name="lease"/> that the broker took it back (its node was declared dead): an
+    /// Attached kernel goes to Failed with <paramref name="reason"/>. False when no kernel held that lease any more.
+    /// </summary>
+    public bool LoseLease(Lease lease, string reason)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return _kernels.TryGetValue(lease.KernelId, out var kernel) && kernel.LoseAttachment(lease.LeaseId, reason);
     }
 
     /// <summary>The kernel if it exists and <paramref name="user"/> may see it.</summary>
@@ -152,7 +166,7 @@ internal sealed class KernelRegistry : IDisposable
     }
 
     private KernelStateMachine Create(string kernelId, string owner) =>
-        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger);
+        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger, _idlePolicy);
 
     /// <summary>Services (the internal key without a user) see everything; users see their own kernels.</summary>
     internal static bool CanSee(KernelStateMachine kernel, string user) =>

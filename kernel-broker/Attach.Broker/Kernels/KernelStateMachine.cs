@@ -19,7 +19,10 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private readonly IGpuBinder _binder;
     private readonly IKernelEventPublisher _events;
     private readonly TimeProvider _timeProvider;
-    private readonly TimeSpan _idleTimeout;
+    private readonly IdlePolicy _idlePolicy;
+    private IdleRule _idleRule;
+    private DateTimeOffset _attachedAt;
+    private DateTimeOffset _idleSince;
     private readonly ILogger _logger;
 
     private KernelState _state = KernelState.Detached;
@@ -53,14 +56,16 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         IKernelEventPublisher events,
         TimeProvider timeProvider,
         TimeSpan idleTimeout,
-        ILogger logger)
+        ILogger logger,
+        IdlePolicy? idlePolicy = null)
     {
         KernelId = kernelId;
         Owner = owner;
         _binder = binder;
         _events = events;
         _timeProvider = timeProvider;
-        _idleTimeout = idleTimeout;
+        _idlePolicy = idlePolicy ?? new IdlePolicy(idleTimeout);
+        _idleRule = _idlePolicy.For(null);
         _logger = logger;
         _since = timeProvider.GetUtcNow();
     }
@@ -237,6 +242,8 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             }
 
             _attachment = attachment;
+            _idleRule = _idlePolicy.For(null);
+            _attachedAt = _timeProvider.GetUtcNow();
             if (!_busy)
             {
                 ArmIdleTimer_NeedsLock();
@@ -245,6 +252,29 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             TransitionTo_NeedsLock(KernelState.Attached, reason);
             return true;
         }
+    }
+
+    /// <summary>
+    /// The broker took the kernel's slice back without an unbind (its node stopped sending heartbeats past the lease
+    /// TTL): Attached with that lease → Failed with <paramref name="reason"/>. A later GPU cell attaches anew from
+    /// Failed. False in any other state (the kernel is already releasing it, or holds another lease).
+    /// </summary>
+    public bool LoseAttachment(string leaseId, string reason)
+    {
+        lock (_lock)
+        {
+            if (_disposed || _state != KernelState.Attached || _attachment?.LeaseId != leaseId)
+            {
+                return false;
+            }
+
+            DisarmIdleTimer_NeedsLock();
+            _attachment = null;
+            TransitionTo_NeedsLock(KernelState.Failed, reason);
+        }
+
+        Log.AttachmentLost(_logger, KernelId, Owner, leaseId, reason);
+        return true;
     }
 
     /// <summary>Records busy/idle from the kernel's iopub <c>status</c> for an <c>execute_request</c>.</summary>
@@ -272,7 +302,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             else
             {
                 ArmIdleTimer_NeedsLock();
-                TransitionTo_NeedsLock(KernelState.Attached, $"idle: the slice goes back to the pool after {_idleTimeout.TotalSeconds:0.#} s without GPU work");
+                TransitionTo_NeedsLock(KernelState.Attached, IdleMessage_NeedsLock());
             }
         }
     }
@@ -416,6 +446,8 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                 _lastNodeId = attachment.NodeId;
                 _lastGpuIndex = attachment.GpuIndex;
                 _attachment = attachment;
+                _idleRule = _idlePolicy.For(request.Profile);
+                _attachedAt = _timeProvider.GetUtcNow();
                 if (!_busy)
                 {
                     ArmIdleTimer_NeedsLock();
@@ -502,8 +534,13 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         }
 
         var generation = ++_idleGeneration;
-        _releaseAt = _timeProvider.GetUtcNow() + _idleTimeout;
-        _idleTimer = _timeProvider.CreateTimer(OnIdleTimeout, generation, _idleTimeout, Timeout.InfiniteTimeSpan);
+        var now = _timeProvider.GetUtcNow();
+        _idleSince = now;
+        // Idle for the profile's timeout, and never before the minimum hold since the attach has passed.
+        var releaseAt = now + _idleRule.IdleTimeout;
+        var holdEnds = _attachedAt + _idleRule.MinimumHold;
+        _releaseAt = holdEnds > releaseAt ? holdEnds : releaseAt;
+        _idleTimer = _timeProvider.CreateTimer(OnIdleTimeout, generation, _releaseAt.Value - now, Timeout.InfiniteTimeSpan);
         if (_attachment is { } attachment)
         {
             _binder.ExpectRelease(attachment.LeaseId, _releaseAt);
@@ -533,8 +570,16 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                 return;
             }
 
-            StartRelease_NeedsLock($"idle for {_idleTimeout.TotalSeconds:0.#} s");
+            StartRelease_NeedsLock($"idle for {(_timeProvider.GetUtcNow() - _idleSince).TotalSeconds:0.#} s");
         }
+    }
+
+    private string IdleMessage_NeedsLock()
+    {
+        var message = $"idle: the slice goes back to the pool after {_idleRule.IdleTimeout.TotalSeconds:0.#} s without GPU work";
+        return _releaseAt is { } at && at > _idleSince + _idleRule.IdleTimeout
+            ? $"{message}, and not before it has been held {_idleRule.MinimumHold.TotalSeconds:0.#} s (the minimum hold)"
+            : message;
     }
 
     private void TransitionTo_NeedsLock(KernelState to, string reason)

@@ -31,7 +31,13 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
             throw new AttachFailedException(ex.Message, ex);
         }
 
-        leases.SetStatus(lease.LeaseId, LeaseStatus.Bound);
+        if (!leases.SetStatus(lease.LeaseId, LeaseStatus.Bound))
+        {
+            // The node was declared dead (no heartbeat past the lease TTL) while the bind was in flight: its lease is gone.
+            throw new AttachFailedException(
+                $"node {lease.NodeId} stopped sending heartbeats while GPU {lease.Gpu.Index} was being bound, so the broker took the slice back; run the cell again to get a GPU on a node that is up");
+        }
+
         var wait = timeProvider.GetUtcNow() - requestedAt;
         return new AttachmentInfo(
             lease.LeaseId,

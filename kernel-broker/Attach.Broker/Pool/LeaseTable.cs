@@ -34,6 +34,10 @@ internal sealed class LeaseTable
     private readonly PoolScheduler _scheduler;
     private readonly Dictionary<string, QueueTicket> _tickets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RegisteredNode> _placedNodes = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deadNodes = new(StringComparer.Ordinal);
+    private readonly DateTimeOffset _startedAt;
+    private readonly Func<string, int, int, bool> _movedFilter;
+    private long _publishedQueueVersion = -1;
     private long _epoch;
 
     /// <summary>
@@ -48,6 +52,8 @@ internal sealed class LeaseTable
         _timeProvider = timeProvider;
         _store = store ?? new InMemoryLeaseStore();
         _scheduler = scheduler ?? new PoolScheduler(new SchedulerSettings(), timeProvider);
+        _startedAt = timeProvider.GetUtcNow();
+        _movedFilter = TicketMoved_NeedsLock;
         var stored = _store.Load();
         _epoch = stored.Epoch;
         foreach (var lease in stored.Leases)
@@ -181,15 +187,95 @@ internal sealed class LeaseTable
         return null;
     }
 
-    public void SetStatus(string leaseId, LeaseStatus status)
+    /// <summary>Sets the lease's status; false when the lease is gone (released, or reclaimed from a dead node).</summary>
+    public bool SetStatus(string leaseId, LeaseStatus status)
     {
         lock (_lock)
         {
-            if (_leases.TryGetValue(leaseId, out var lease) && lease.Status != status)
+            if (!_leases.TryGetValue(leaseId, out var lease))
+            {
+                return false;
+            }
+
+            if (lease.Status != status)
             {
                 _store.SetLeaseStatus(leaseId, status);
                 lease.Status = status;
             }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Reclaims every lease on the nodes whose agent has not sent a heartbeat for longer than <paramref name="ttl"/>
+    /// (a node the broker holds leases for but has not heard from since it started counts from its start): the leases
+    /// are removed from the store and the table, the nodes leave the scheduler (<see cref="PoolScheduler.RemoveNode"/>),
+    /// so nothing is placed on them, and waiters are served and told their new positions. Requests that wait for one of
+    /// these nodes stay queued. A node comes back with its next heartbeat (<see cref="Reconcile"/>): what its ledger
+    /// still holds is adopted again, as after a broker restart. Each dead node is reclaimed once.
+    /// </summary>
+    public DeadNodeReclaim ReclaimDeadNodes(TimeSpan ttl)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var registered = _nodes.All();
+        var after = new List<Action>();
+        var dead = new List<DeadNode>();
+        lock (_lock)
+        {
+            var lastSeen = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            foreach (var node in registered)
+            {
+                lastSeen[node.Heartbeat.NodeId] = node.LastSeen;
+            }
+
+            foreach (var lease in _leases.Values)
+            {
+                lastSeen.TryAdd(lease.NodeId, _startedAt);
+            }
+
+            var placed = new List<SliceAllocation>();
+            foreach (var (nodeId, seen) in lastSeen)
+            {
+                if (now - seen <= ttl || _deadNodes.Contains(nodeId))
+                {
+                    continue;
+                }
+
+                _deadNodes.Add(nodeId);
+                _placedNodes.Remove(nodeId);
+                _scheduler.RemoveNode(nodeId, reclaimed: null, placed);
+                var leases = new List<Lease>();
+                foreach (var lease in _leases.Values)
+                {
+                    if (lease.NodeId == nodeId)
+                    {
+                        leases.Add(lease);
+                    }
+                }
+
+                foreach (var lease in leases)
+                {
+                    _store.RemoveLease(lease.LeaseId);
+                    _leases.Remove(lease.LeaseId);
+                }
+
+                dead.Add(new DeadNode(nodeId, seen, now - seen, leases));
+            }
+
+            Served_NeedsLock(placed, after);
+        }
+
+        Run(after);
+        return new DeadNodeReclaim(dead);
+    }
+
+    /// <summary>Whether the node was declared dead and has not sent a heartbeat since.</summary>
+    public bool IsDead(string nodeId)
+    {
+        lock (_lock)
+        {
+            return _deadNodes.Contains(nodeId);
         }
     }
 
@@ -242,6 +328,9 @@ internal sealed class LeaseTable
         lock (_lock)
         {
             ForgetOldRemovals_NeedsLock(now);
+
+            // A node declared dead is back: the scheduler gets it again (below), and its ledger is adopted as after a restart.
+            _deadNodes.Remove(heartbeat.NodeId);
             foreach (var lease in _leases.Values.Where(l => l.NodeId == heartbeat.NodeId && l.Status == LeaseStatus.Releasing).ToList())
             {
                 if (held.ContainsKey(lease.LeaseId))
@@ -298,22 +387,22 @@ internal sealed class LeaseTable
         foreach (var node in live)
         {
             var id = node.Heartbeat.NodeId;
+            if (_deadNodes.Contains(id))
+            {
+                // Declared dead; only its own next heartbeat (Reconcile) brings it back.
+                continue;
+            }
+
             var known = _placedNodes.TryGetValue(id, out var previous);
-            if (known && ReferenceEquals(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus))
+            if (known && ReferenceEquals(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus) && ReferenceEquals(previous.Heartbeat.Mig, node.Heartbeat.Mig))
             {
                 _placedNodes[id] = node;
                 continue;
             }
 
-            if (!known || !SameGpus(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus))
+            if (!known || !SameGpus(previous!.Heartbeat.Gpus, node.Heartbeat.Gpus) || !SameMig(previous.Heartbeat.Mig, node.Heartbeat.Mig))
             {
-                var gpus = new List<GpuCapacity>(node.Heartbeat.Gpus.Count);
-                foreach (var gpu in node.Heartbeat.Gpus)
-                {
-                    gpus.Add(new GpuCapacity(gpu.Index, gpu.MemoryTotalMiB));
-                }
-
-                _scheduler.UpsertNode(id, gpus, placed);
+                _scheduler.UpsertNode(id, Capacity(node.Heartbeat), placed);
             }
 
             _placedNodes[id] = node;
@@ -347,6 +436,66 @@ internal sealed class LeaseTable
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The node's GPUs as the scheduler counts them: a GPU the agent reports in MIG mode is its MIG instances, each a
+    /// fixed slice (an instance whose memory is not reported cannot be sized and is left out).
+    /// </summary>
+    internal static List<GpuCapacity> Capacity(NodeHeartbeat heartbeat)
+    {
+        var gpus = new List<GpuCapacity>(heartbeat.Gpus.Count);
+        foreach (var gpu in heartbeat.Gpus)
+        {
+            List<MigSlice>? instances = null;
+            foreach (var layout in heartbeat.Mig ?? [])
+            {
+                if (layout.GpuIndex != gpu.Index)
+                {
+                    continue;
+                }
+
+                foreach (var instance in layout.Instances)
+                {
+                    if (instance.MemoryTotalMiB is > 0 and { } memory)
+                    {
+                        (instances ??= []).Add(new MigSlice(instance.Index, memory));
+                    }
+                }
+            }
+
+            gpus.Add(new GpuCapacity(gpu.Index, gpu.MemoryTotalMiB, instances));
+        }
+
+        return gpus;
+    }
+
+    private static bool SameMig(IReadOnlyList<GpuMigLayout>? a, IReadOnlyList<GpuMigLayout>? b)
+    {
+        a ??= [];
+        b ??= [];
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (a[i].GpuIndex != b[i].GpuIndex || a[i].Instances.Count != b[i].Instances.Count)
+            {
+                return false;
+            }
+
+            for (var j = 0; j < a[i].Instances.Count; j++)
+            {
+                if (a[i].Instances[j].Index != b[i].Instances[j].Index || a[i].Instances[j].MemoryTotalMiB != b[i].Instances[j].MemoryTotalMiB)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     private static bool SameGpus(IReadOnlyList<GpuInfo> a, IReadOnlyList<GpuInfo> b)
@@ -386,20 +535,25 @@ internal sealed class LeaseTable
             }
         }
 
-        if (_tickets.Count == 0)
+        // Positions are recomputed only when the queue changed since they were last published (a heartbeat that
+        // changes nothing costs nothing), and only the waiters whose position or queue length moved are told.
+        var version = _scheduler.QueueVersion;
+        if (_tickets.Count == 0 || version == _publishedQueueVersion)
         {
             return;
         }
 
-        var waiters = _scheduler.Waiters();
-        foreach (var waiter in waiters)
+        _publishedQueueVersion = version;
+        var moved = _scheduler.Waiters(_movedFilter);
+        foreach (var waiter in moved)
         {
-            if (_tickets.TryGetValue(waiter.KernelId, out var ticket) && ticket.Moved(waiter))
-            {
-                after.Add(() => ticket.Report(waiter));
-            }
+            var ticket = _tickets[waiter.KernelId];
+            after.Add(() => ticket.Report(waiter));
         }
     }
+
+    private bool TicketMoved_NeedsLock(string kernelId, int position, int queueLength) =>
+        _tickets.TryGetValue(kernelId, out var ticket) && ticket.Moved(position, queueLength);
 
     private Lease Materialize_NeedsLock(SliceAllocation allocation)
     {
@@ -455,6 +609,12 @@ internal sealed class LeaseTable
 
 /// <summary>A reserved lease, a place in the queue, or why neither.</summary>
 internal sealed record ReservationResult(Lease? Lease, string? Failure, QueueTicket? Ticket = null);
+
+/// <summary>The nodes <see cref="LeaseTable.ReclaimDeadNodes"/> declared dead, each with the leases taken back from it.</summary>
+internal sealed record DeadNodeReclaim(IReadOnlyList<DeadNode> Nodes);
+
+/// <summary>A node whose agent stopped sending heartbeats: when it was last heard from, for how long not, and its reclaimed leases.</summary>
+internal sealed record DeadNode(string NodeId, DateTimeOffset LastSeen, TimeSpan Silent, IReadOnlyList<Lease> Leases);
 
 /// <summary>What reconciliation found: releases now confirmed, leases to unbind (again), and live bindings adopted as bound.</summary>
 internal sealed record ReconcileResult(IReadOnlyList<Lease> ConfirmedReleases, IReadOnlyList<Lease> ToUnbind, IReadOnlyList<Lease> Adopted);

@@ -20,9 +20,12 @@ internal sealed class QueueTicket(string kernelId, string reason, IQueueObserver
     public Task<Lease> Placed => _placed.Task;
 
     /// <summary>Records the standing; true when position or length changed since the last one. Called under the lease table's lock.</summary>
-    internal bool Moved(WaiterInfo standing)
+    internal bool Moved(WaiterInfo standing) => Moved(standing.Position, standing.QueueLength);
+
+    /// <summary>Records the standing; true when position or length changed since the last one. Called under the lease table's lock.</summary>
+    internal bool Moved(int position, int queueLength)
     {
-        var now = (standing.Position, standing.QueueLength);
+        var now = (position, queueLength);
         if (now == _last)
         {
             return false;

@@ -11,6 +11,7 @@ namespace Attach.Broker.Pool;
 /// <param name="Group">The owner's group, for group quotas; null for none.</param>
 /// <param name="PreferredNodeId">The node to try first (where the kernel's last slice was).</param>
 /// <param name="PreferredGpuIndex">The GPU on <paramref name="PreferredNodeId"/> to try first (a resume goes back where it was).</param>
+/// <param name="Profile">The slice profile it was chosen by (its idle policy applies), if any.</param>
 internal readonly record struct SliceRequest(
     long MemoryMiB,
     int ComputePercent,
@@ -19,4 +20,5 @@ internal readonly record struct SliceRequest(
     PriorityClass Priority = PriorityClass.Interactive,
     string? Group = null,
     string? PreferredNodeId = null,
-    int? PreferredGpuIndex = null);
+    int? PreferredGpuIndex = null,
+    string? Profile = null);

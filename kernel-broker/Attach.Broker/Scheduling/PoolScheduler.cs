@@ -16,7 +16,7 @@ namespace Attach.Broker.Scheduling;
 /// <item>Give slices back with <see cref="Release"/>; withdraw a waiter with <see cref="Cancel"/>.</item>
 /// <item>Every call that can free or add capacity takes an optional list that receives the waiters it placed, in the
 /// order they were served; the caller binds them. <see cref="Submit"/> may place other waiters too.</item>
-/// <item>Read positions and ETAs with <see cref="Waiters"/> (O(waiters · log users); not for the hot path),
+/// <item>Read positions and ETAs with <see cref="Waiters()"/> (O(waiters · log users); not for the hot path),
 /// GPU-seconds with <see cref="UsageToday"/>. Tell the ETA about idle timers with <see cref="SetExpectedRelease"/>.</item>
 /// </list>
 /// <para>Rules. Interactive waiters are served before batch ones. Within a class, the user holding the fewest slices
@@ -54,6 +54,7 @@ internal sealed class PoolScheduler
     private readonly Dictionary<string, Waiter> _waiters = new(StringComparer.Ordinal);
     private readonly List<UserQueue> _skipped = [];
     private long _sequence;
+    private long _queueVersion;
     private double _averageHoldSeconds;
 
     public PoolScheduler(SchedulerSettings settings, TimeProvider timeProvider)
@@ -73,6 +74,22 @@ internal sealed class PoolScheduler
             lock (_lock)
             {
                 return _waiters.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Changes whenever a waiter's position or the queue's length may have changed (a request queued, withdrawn or
+    /// served; a waiting user's slice count changed, which moves them in the fair-share order). Equal values mean the
+    /// standings <see cref="Waiters()"/> would report are the same, so callers can skip recomputing them.
+    /// </summary>
+    public long QueueVersion
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queueVersion;
             }
         }
     }
@@ -145,7 +162,7 @@ internal sealed class PoolScheduler
 
             foreach (var holding in node.Holdings)
             {
-                if (holding.Unit is null && FindUnit_NeedsLock(node, holding.Allocation.GpuIndex, holding.Allocation.MigIndex ?? -1) is { } unit)
+                if (holding.Unit is null && UnitOf_NeedsLock(node, holding.Allocation) is { } unit)
                 {
                     holding.Unit = unit;
                     unit.UsedMiB += holding.Allocation.MemoryMiB;
@@ -333,7 +350,7 @@ internal sealed class PoolScheduler
             }
 
             var node = NodeFor_NeedsLock(allocation.NodeId);
-            var unit = FindUnit_NeedsLock(node, allocation.GpuIndex, allocation.MigIndex ?? -1);
+            var unit = UnitOf_NeedsLock(node, allocation);
             var holding = new Holding(allocation, node, Tally_NeedsLock(_users, allocation.User), allocation.Group is { } g ? Tally_NeedsLock(_groups, g) : null);
             Take_NeedsLock(holding, unit);
             return true;
@@ -398,18 +415,26 @@ internal sealed class PoolScheduler
     }
 
     /// <summary>Every waiter in the order the queue would serve them, with position and ETA.</summary>
-    public IReadOnlyList<WaiterInfo> Waiters()
+    public IReadOnlyList<WaiterInfo> Waiters() => Waiters(null);
+
+    /// <summary>
+    /// The waiters for which <paramref name="include"/> (kernel id, position, queue length) says yes, in the order the
+    /// queue would serve them, with position and ETA; every waiter when it is null. The walk of the order is
+    /// O(waiters · log users), but ETAs and reasons are computed only for the waiters included, so reporting the few
+    /// whose position changed costs little more than the walk.
+    /// </summary>
+    public IReadOnlyList<WaiterInfo> Waiters(Func<string, int, int, bool>? include)
     {
         lock (_lock)
         {
             var now = _timeProvider.GetUtcNow();
-            var result = new List<WaiterInfo>(_waiters.Count);
+            var result = new List<WaiterInfo>(include is null ? _waiters.Count : 0);
             if (_waiters.Count == 0)
             {
                 return result;
             }
 
-            var ends = ExpectedEnds_NeedsLock(now);
+            double[]? ends = null;
             var position = 0;
             var total = _waiters.Count;
             var cursors = new PriorityQueue<(UserQueue Queue, LinkedListNode<Waiter> Next, int Held), (int Held, long Seq, string User)>(
@@ -427,6 +452,13 @@ internal sealed class PoolScheduler
                 {
                     var waiter = cursor.Next.Value;
                     position++;
+                    if (include is not null && !include(waiter.Demand.KernelId, position, total))
+                    {
+                        Advance(cursors, cursor);
+                        continue;
+                    }
+
+                    ends ??= ExpectedEnds_NeedsLock(now);
                     result.Add(new WaiterInfo(
                         waiter.Demand.KernelId,
                         waiter.Demand.User,
@@ -438,17 +470,116 @@ internal sealed class PoolScheduler
                         waiter.Demand.GpuFraction,
                         waiter.Since,
                         WaitReason_NeedsLock(waiter.Demand)));
-                    if (cursor.Next.Next is { } next)
-                    {
-                        var held = cursor.Held + 1;
-                        cursors.Enqueue((cursor.Queue, next, held), (held, next.Value.Sequence, cursor.Queue.User.Name));
-                    }
+                    Advance(cursors, cursor);
                 }
             }
 
             return result;
         }
     }
+
+    private static void Advance(
+        PriorityQueue<(UserQueue Queue, LinkedListNode<Waiter> Next, int Held), (int Held, long Seq, string User)> cursors,
+        (UserQueue Queue, LinkedListNode<Waiter> Next, int Held) cursor)
+    {
+        if (cursor.Next.Next is { } next)
+        {
+            var held = cursor.Held + 1;
+            cursors.Enqueue((cursor.Queue, next, held), (held, next.Value.Sequence, cursor.Queue.User.Name));
+        }
+    }
+
+    /// <summary>
+    /// The batch slices to suspend so that the interactive request of <paramref name="kernelId"/>, which waits, fits
+    /// now; empty when the policy is off, the kernel does not wait (or is batch itself), or no set of eligible batch
+    /// slices on one GPU makes room. Eligible: a batch slice held at least <see cref="PreemptionOptions.OlderThan"/> and
+    /// <see cref="PreemptionOptions.BatchMinimumHold"/>. Of the GPUs where room can be made (the required node's only,
+    /// when the request names one), the one needing the fewest victims wins, then the one suspending the least memory;
+    /// on a GPU the largest eligible slices go first, the youngest first among equals (the least work behind them).
+    /// Pure: nothing changes until the caller suspends the victims and releases their slices.
+    /// </summary>
+    public IReadOnlyList<SliceAllocation> PreemptionVictims(string kernelId, PreemptionOptions policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        lock (_lock)
+        {
+            if (policy.Mode == PreemptionMode.Off || !_waiters.TryGetValue(kernelId, out var waiter) || waiter.Demand.Priority != PriorityClass.Interactive)
+            {
+                return [];
+            }
+
+            var demand = waiter.Demand;
+            var now = _timeProvider.GetUtcNow();
+            var minimumAge = policy.OlderThan > policy.BatchMinimumHold ? policy.OlderThan : policy.BatchMinimumHold;
+            List<Holding>? best = null;
+            long bestMiB = 0;
+            var candidates = new List<Holding>();
+            foreach (var node in _nodes.Values)
+            {
+                if (!node.Online || (demand.RequiredNodeId is { } required && required != node.Id))
+                {
+                    continue;
+                }
+
+                foreach (var unit in node.Units)
+                {
+                    var need = Need(demand, unit);
+                    if (!unit.Alive || unit.TotalMiB < need)
+                    {
+                        continue;
+                    }
+
+                    candidates.Clear();
+                    foreach (var holding in node.Holdings)
+                    {
+                        if (holding.Unit == unit && holding.Allocation.Priority == PriorityClass.Batch && now - holding.Allocation.PlacedAt >= minimumAge)
+                        {
+                            candidates.Add(holding);
+                        }
+                    }
+
+                    candidates.Sort(static (a, b) =>
+                        a.Allocation.MemoryMiB != b.Allocation.MemoryMiB ? b.Allocation.MemoryMiB.CompareTo(a.Allocation.MemoryMiB)
+                        : a.Allocation.PlacedAt != b.Allocation.PlacedAt ? b.Allocation.PlacedAt.CompareTo(a.Allocation.PlacedAt)
+                        : string.CompareOrdinal(a.Allocation.AllocationId, b.Allocation.AllocationId));
+                    var freeMiB = unit.TotalMiB - unit.UsedMiB;
+                    var freeCompute = 100 - unit.UsedCompute;
+                    var left = unit.Count;
+                    var chosen = new List<Holding>();
+                    long chosenMiB = 0;
+                    foreach (var holding in candidates)
+                    {
+                        if (RoomFor(unit, demand, need, freeMiB, freeCompute, left))
+                        {
+                            break;
+                        }
+
+                        chosen.Add(holding);
+                        chosenMiB += holding.Allocation.MemoryMiB;
+                        freeMiB += holding.Allocation.MemoryMiB;
+                        freeCompute += holding.Allocation.ComputePercent;
+                        left--;
+                    }
+
+                    if (chosen.Count == 0 || !RoomFor(unit, demand, need, freeMiB, freeCompute, left))
+                    {
+                        continue;
+                    }
+
+                    if (best is null || chosen.Count < best.Count || (chosen.Count == best.Count && chosenMiB < bestMiB))
+                    {
+                        best = chosen;
+                        bestMiB = chosenMiB;
+                    }
+                }
+            }
+
+            return best is null ? [] : best.ConvertAll(h => h.Allocation);
+        }
+    }
+
+    private static bool RoomFor(Unit unit, SliceDemand demand, long need, long freeMiB, int freeCompute, int holdingsLeft) =>
+        unit.Exclusive ? holdingsLeft == 0 : freeMiB >= need && freeCompute >= demand.ComputePercent;
 
     /// <summary>GPU-seconds used today (UTC) per user, slices still held included; a slice counts by its share of the GPU's memory.</summary>
     public IReadOnlyDictionary<string, double> UsageToday()
@@ -656,6 +787,7 @@ internal sealed class PoolScheduler
 
                 uq.Items.RemoveFirst();
                 _waiters.Remove(waiter.Demand.KernelId);
+                _queueVersion++;
                 waiter.Allocation = Allocate_NeedsLock(waiter.Demand, unit, waiter.Since, now);
                 placed?.Add(waiter.Allocation);
                 if (uq.Items.Count > 0)
@@ -711,6 +843,7 @@ internal sealed class PoolScheduler
         var waiter = new Waiter(demand, ++_sequence, now);
         waiter.Node = uq.Items.AddLast(waiter);
         _waiters[demand.KernelId] = waiter;
+        _queueVersion++;
         if (!uq.InOrder)
         {
             AddToOrder(cq, uq);
@@ -733,6 +866,7 @@ internal sealed class PoolScheduler
 
         uq.Items.Remove(waiter.Node!);
         _waiters.Remove(waiter.Demand.KernelId);
+        _queueVersion++;
         if (uq.Items.Count == 0)
         {
             if (uq.InOrder)
@@ -977,6 +1111,8 @@ internal sealed class PoolScheduler
         {
             if (user.Queues[cls] is { } uq)
             {
+                // The user's place in the fair-share order moves, and with it the positions of others.
+                _queueVersion++;
                 Rekey(_classes[cls], uq);
             }
         }
@@ -1002,6 +1138,32 @@ internal sealed class PoolScheduler
         }
 
         return node;
+    }
+
+    /// <summary>
+    /// Where an adopted slice counts. A lease does not record its MIG instance, so one adopted on a GPU in MIG mode
+    /// (a broker restart) takes a free instance of its size on that GPU, or else the smallest free one that holds it:
+    /// its capacity is counted, and no other kernel can be given that instance while the agent holds it.
+    /// </summary>
+    private static Unit? UnitOf_NeedsLock(NodeState node, SliceAllocation allocation)
+    {
+        var exact = FindUnit_NeedsLock(node, allocation.GpuIndex, allocation.MigIndex ?? -1);
+        if (exact is not null || allocation.MigIndex is not null)
+        {
+            return exact;
+        }
+
+        Unit? best = null;
+        foreach (var unit in node.Units)
+        {
+            if (unit.GpuIndex == allocation.GpuIndex && unit.Exclusive && unit.Alive && unit.Count == 0 && unit.TotalMiB >= allocation.MemoryMiB
+                && (best is null || unit.TotalMiB < best.TotalMiB))
+            {
+                best = unit;
+            }
+        }
+
+        return best;
     }
 
     private static Unit? FindUnit_NeedsLock(NodeState node, int gpuIndex, int migIndex)

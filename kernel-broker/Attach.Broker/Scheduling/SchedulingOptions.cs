@@ -38,6 +38,19 @@ internal sealed class SchedulingOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan RuntimeQueueGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The least time a slice is held after its attach before the idle policy may release it (against thrash: a kernel
+    /// that pauses between cells right after attaching keeps its GPU). Zero: the idle timeout alone decides.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan MinimumHold { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Whether interactive requests may suspend batch slices, and which ones.</summary>
+    public PreemptionOptions Preemption { get; set; } = new();
+
+    /// <summary>Idle timeout and minimum hold per slice profile (by profile name, case-insensitive).</summary>
+    public Dictionary<string, IdleProfile> Idle { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>The hold time assumed for queue ETAs until real holds have been observed.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan InitialHoldEstimate { get; set; } = TimeSpan.FromMinutes(10);

@@ -25,6 +25,18 @@ internal sealed class SchedulingOptionsValidator : IValidateOptions<SchedulingOp
             }
         }
 
+        foreach (var (profile, idle) in options.Idle)
+        {
+            if (options.Profile(profile) is null)
+            {
+                failures.Add($"Broker:Scheduling:Idle:{profile} names no slice profile; use one of {string.Join(", ", options.ProfileNames())}");
+            }
+            else if (idle.IdleTimeout is { } timeout && timeout <= TimeSpan.Zero || idle.MinimumHold is { } hold && hold < TimeSpan.Zero)
+            {
+                failures.Add($"Broker:Scheduling:Idle:{profile} needs a positive IdleTimeout and a MinimumHold of zero or more");
+            }
+        }
+
         foreach (var (who, quota) in options.UserQuotas.Concat(options.GroupQuotas))
         {
             if (quota.MaxSlices is < 1 || quota.GpuHoursPerDay is < 0)

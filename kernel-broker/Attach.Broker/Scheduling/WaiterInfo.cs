@@ -1,6 +1,6 @@
 namespace Attach.Broker.Scheduling;
 
-/// <summary>One waiting request as <see cref="PoolScheduler.Waiters"/> reports it.</summary>
+/// <summary>One waiting request as <see cref="PoolScheduler.Waiters()"/> reports it.</summary>
 /// <param name="KernelId">The waiting kernel.</param>
 /// <param name="User">Its owner.</param>
 /// <param name="Priority">Its class.</param>

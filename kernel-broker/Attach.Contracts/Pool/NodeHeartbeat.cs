@@ -6,12 +6,17 @@ namespace Attach.Contracts.Pool;
 /// <param name="Backend">The GPU backend in use ("simulated", "nvidia-smi", …) and why it was chosen.</param>
 /// <param name="Gpus">The node's GPUs.</param>
 /// <param name="Bindings">Every slice the agent holds bound right now (its ledger).</param>
+/// <param name="Mig">
+/// The MIG layout of each GPU in MIG mode (absent or empty: no GPU is); the broker places whole MIG instances on them
+/// instead of slicing by memory.
+/// </param>
 public sealed record NodeHeartbeat(
     string NodeId,
     Uri AgentUrl,
     GpuBackendInfo Backend,
     IReadOnlyList<GpuInfo> Gpus,
-    IReadOnlyList<BindingInfo> Bindings);
+    IReadOnlyList<BindingInfo> Bindings,
+    IReadOnlyList<GpuMigLayout>? Mig = null);
 
 /// <summary>Which GPU backend an agent uses.</summary>
 /// <param name="Name">"simulated", or a real backend's name.</param>

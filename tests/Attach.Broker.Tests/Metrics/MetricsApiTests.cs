@@ -140,6 +140,8 @@ public sealed class MetricsApiTests : IAsyncLifetime
             builder.UseSetting("Broker:Store:Kind", "memory");
             // Longer than the hour the tests let pass: nothing is released behind their back.
             builder.UseSetting("Broker:IdleTimeout", "1.00:00:00");
+            // The agent sends one heartbeat; its leases must outlive the hour without another.
+            builder.UseSetting("Broker:LeaseTtl", "1.00:00:00");
             builder.UseSetting("Serilog:MinimumLevel:Default", "Warning");
             builder.ConfigureTestServices(services =>
             {
