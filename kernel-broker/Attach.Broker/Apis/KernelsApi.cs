@@ -288,6 +288,8 @@ internal static class KernelsApi
         }
 
         slice = request.MemoryMiB is { } asked ? slice with { MemoryMiB = asked } : slice;
+        // attach run --batch: the process waits behind every interactive request (the shim passed ATTACH_PRIORITY on).
+        slice = request.Priority == AttachPriority.Batch ? slice with { Priority = PriorityClass.Batch } : slice;
         var queued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         AttachOutcome outcome;
         using (kernel.Watch(progress =>
