@@ -9,6 +9,7 @@ using Attach.Contracts.Kernels;
 using Attach.Contracts.Pool;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using static Attach.Broker.Tests.Pool.PoolBuilders;
 
 namespace Attach.Broker.Tests.Leadership;
@@ -120,6 +121,22 @@ public sealed class PostgresLeadershipTests : IDisposable
         Assert.Empty(_db.Query("SELECT lease_id FROM leases", r => r.GetString(0)));
     }
 
+    [StoreFact]
+    public async Task Leader_LosingItsDatabaseSession_StopsItsProcessByDefault()
+    {
+        await using var a = Broker("a", interval: "00:00:00.100", stopWhenDeposed: true);
+        using var agentA = a.CreateClient(null);
+        var lifetime = a.Services.GetRequiredService<IHostApplicationLifetime>();
+        var leadership = a.Services.GetRequiredService<BrokerLeadership>();
+        var stopping = new TaskCompletionSource();
+        using var registration = lifetime.ApplicationStopping.Register(stopping.SetResult);
+
+        _db.Query($"SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = 'attach-broker-leader:{Id("a")}'", r => r.GetBoolean(0));
+        await stopping.Task.WaitAsync(Takeover);
+
+        Assert.Equal(LeadershipRole.Deposed, leadership.Role);
+    }
+
     private static async Task<RuntimeAttachDecision> RuntimeAttachAsync(HttpClient agent, string kernelId, long memoryMiB)
     {
         using var response = await agent.PostAsJsonAsync($"/api/v1/kernels/{kernelId}/runtime-attach", new RuntimeAttachRequest("node-a", 4242, 0, 0, memoryMiB, Wait: false));
@@ -132,7 +149,7 @@ public sealed class PostgresLeadershipTests : IDisposable
 
     private string Id(string name) => $"{name}-{_run}";
 
-    private BrokerApp Broker(string name, string interval = "00:00:00.100") => new()
+    private BrokerApp Broker(string name, string interval = "00:00:00.100", bool stopWhenDeposed = false) => new()
     {
         RealScheduler = true,
         Settings =
@@ -141,7 +158,7 @@ public sealed class PostgresLeadershipTests : IDisposable
             ("Broker:Leadership:BrokerId", Id(name)),
             ("Broker:Leadership:AdvertisedUrl", $"http://{Id(name)}.brokers.test/"),
             ("Broker:Leadership:Interval", interval),
-            ("Broker:Leadership:StopWhenDeposed", "false"),
+            ("Broker:Leadership:StopWhenDeposed", stopWhenDeposed ? "true" : "false"),
         ],
     };
 }
