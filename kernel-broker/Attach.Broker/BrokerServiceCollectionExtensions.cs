@@ -35,7 +35,9 @@ internal static class BrokerServiceCollectionExtensions
         services.AddSingleton<GpuWorkDetector>();
         services.AddHostedService<DetectorWarmUp>();
         services.AddOptions<StoreOptions>().BindConfiguration(StoreOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StoreOptions>>().Value.Open(sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StoreOptions>>().Value is var store && store.Kind == StoreKind.Postgres
+            ? store.Open(sp.GetRequiredService<IHostEnvironment>().ContentRootPath, sp.GetService<Leadership.PostgresLeaderLock>())
+            : store.Open(sp.GetRequiredService<IHostEnvironment>().ContentRootPath));
         services.AddOptions<SchedulingOptions>().BindConfiguration(SchedulingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<SchedulingOptions>, SchedulingOptionsValidator>();
         services.AddSingleton(sp => new PoolScheduler(sp.GetRequiredService<IOptions<SchedulingOptions>>().Value.ToSettings(), sp.GetRequiredService<TimeProvider>()));

@@ -106,6 +106,7 @@ public sealed class AgentUnavailableTests
 
     [Theory]
     [InlineData("ATTACH_MEMORY", "lots")]
+    [InlineData("ATTACH_PRIORITY", "urgent")]
     [InlineData("ATTACH_TIMEOUT", "10m")]
     [InlineData("ATTACH_SESSION", "not a token")]
     public async Task BadSetting_FailsClosedWithoutAskingTheAgent(string name, string value)

@@ -33,6 +33,26 @@ public sealed class CuInitInterceptionTests
     }
 
     [Theory]
+    [InlineData("batch", "batch")]
+    [InlineData("interactive", "interactive")]
+    [InlineData(null, null)]
+    public async Task AttachPriority_IsSentWithTheRequest_OnlyWhenSet(string? variable, string? field)
+    {
+        await using var agent = FakeAgent.Start();
+        var shim = new ShimEnvironment(agent) { ["ATTACH_SESSION"] = "script-2" };
+        if (variable is not null)
+        {
+            shim["ATTACH_PRIORITY"] = variable;
+        }
+
+        await using var process = shim.Start(NativeBuild.DirectProgram, "once");
+
+        Assert.True(await process.ExitCodeAsync() == 0, process.Transcript());
+        await agent.AllClosedAsync();
+        Assert.Equal(field, Assert.Single(agent.Connections).Request!.GetValueOrDefault("priority"));
+    }
+
+    [Theory]
     [InlineData("dlsym-handle")]
     [InlineData("dlsym-default")]
     [InlineData("getproc")]

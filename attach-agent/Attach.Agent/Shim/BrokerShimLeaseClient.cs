@@ -25,7 +25,7 @@ internal sealed class BrokerShimLeaseClient(
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(onQueued);
         var peer = request.Peer;
-        var body = new RuntimeAttachRequest(agentOptions.Value.NodeId, peer.Pid, peer.Uid, peer.Gid, request.MemoryMiB, request.Wait);
+        var body = new RuntimeAttachRequest(agentOptions.Value.NodeId, peer.Pid, peer.Uid, peer.Gid, request.MemoryMiB, request.Wait, request.Priority);
         var queued = false;
         try
         {

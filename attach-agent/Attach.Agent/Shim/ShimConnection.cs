@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using Attach.Contracts.Kernels;
 
 namespace Attach.Agent.Shim;
 
@@ -222,6 +223,12 @@ internal sealed partial class ShimConnection(
             "0" => false,
             _ => throw new ShimProtocolException(ShimErrorCodes.BadBody, "wait must be 1 (queue until a slice is free) or 0 (fail at once)."),
         };
+        var priority = message["priority"] switch
+        {
+            null or "interactive" => AttachPriority.Interactive,
+            "batch" => AttachPriority.Batch,
+            _ => throw new ShimProtocolException(ShimErrorCodes.BadBody, "priority must be interactive or batch."),
+        };
 
         // The previous request may still be sending its refusal.
         await _request;
@@ -241,7 +248,7 @@ internal sealed partial class ShimConnection(
             cancellation = _requestCancellation = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         }
 
-        _request = RequestAsync(new ShimLeaseRequest(_session!, peer, memoryMiB, wait), cancellation.Token);
+        _request = RequestAsync(new ShimLeaseRequest(_session!, peer, memoryMiB, wait, priority), cancellation.Token);
     }
 
     private async Task RequestAsync(ShimLeaseRequest request, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using Attach.Contracts.Kernels;
+
 namespace Attach.Agent.Shim;
 
 /// <summary>A shim process asks for a lease.</summary>
@@ -5,4 +7,5 @@ namespace Attach.Agent.Shim;
 /// <param name="Peer">The process, from <c>SO_PEERCRED</c>.</param>
 /// <param name="MemoryMiB">Device memory asked for; null for the broker's default.</param>
 /// <param name="Wait">True to queue when nothing is free.</param>
-internal sealed record ShimLeaseRequest(string Session, PeerCredentials Peer, long? MemoryMiB, bool Wait);
+/// <param name="Priority">The queue to wait in (the request's <c>priority</c> field); interactive when absent.</param>
+internal sealed record ShimLeaseRequest(string Session, PeerCredentials Peer, long? MemoryMiB, bool Wait, AttachPriority Priority = AttachPriority.Interactive);

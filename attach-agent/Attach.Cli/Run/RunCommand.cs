@@ -6,7 +6,7 @@ using Attach.Cli.Shim;
 namespace Attach.Cli.Run;
 
 /// <summary>
-/// <c>attach run [--mem 20G] [--wait|--no-wait] [--session NAME] -- python train.py</c>: runs a command with
+/// <c>attach run [--mem 20G] [--wait|--no-wait] [--batch] [--session NAME] -- python train.py</c>: runs a command with
 /// libattach.so preloaded and its own session, follows the session on the hub, exits with the command's code.
 /// </summary>
 internal static class RunCommand
@@ -19,11 +19,12 @@ internal static class RunCommand
         var session = new Option<string?>("--session") { Description = "Session name (default: a fresh run-<id>); processes of one session share its lease", HelpName = "name" };
         var shim = new Option<string?>("--shim") { Description = $"Path of libattach.so (default: ${ShimLocator.Variable}, config.json, next to attach, the checkout's build)", HelpName = "path" };
         var socket = new Option<string?>("--socket") { Description = "The agent's shim socket (sets ATTACH_AGENT_SOCKET; default: config.json, else the shim's own lookup)", HelpName = "path" };
+        var batch = new Option<bool>("--batch") { Description = "Ask for the GPU as batch work: it waits behind every interactive request (notebook cells, plain attach run)" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Do not follow the session on the hub (the shim still prints its own attach: lines)" };
         var command = new Argument<string[]>("command") { Description = "The command to run, after '--'", Arity = ArgumentArity.OneOrMore };
         var run = new Command("run", "Run a command with the shim: it gets a GPU when it first calls cuInit, and gives it back when it exits")
         {
-            mem, wait, noWait, session, shim, socket, quiet, command,
+            mem, wait, noWait, batch, session, shim, socket, quiet, command,
         };
         run.Validators.Add(result =>
         {
@@ -63,7 +64,7 @@ internal static class RunCommand
             bool? waitForGpu = parse.GetValue(noWait) ? false : parse.GetValue(wait) ? true : null;
             var variables = RunEnvironment.For(
                 context.Variable(RunEnvironment.Preload), context.Variable(RunEnvironment.Verbose), located.Path, sessionId, memoryMiB, waitForGpu,
-                parse.GetValue(socket) ?? config.AgentSocket);
+                parse.GetValue(socket) ?? config.AgentSocket, parse.GetValue(batch));
 
             await using var view = parse.GetValue(quiet) ? null : await FollowAsync(context, store, sessionId, cancellationToken);
             var exitCode = await ChildProcess.RunAsync(parse.GetRequiredValue(command), variables);

@@ -9,6 +9,7 @@ internal static class RunEnvironment
     public const string AgentSocket = "ATTACH_AGENT_SOCKET";
     public const string Preload = "LD_PRELOAD";
     public const string Verbose = "ATTACH_VERBOSE";
+    public const string Priority = "ATTACH_PRIORITY";
 
     /// <param name="inherited">The LD_PRELOAD attach itself runs with, kept after the shim.</param>
     /// <param name="inheritedVerbose">The ATTACH_VERBOSE attach runs with; when unset the shim is told to speak
@@ -18,7 +19,9 @@ internal static class RunEnvironment
     /// <param name="memoryMiB">The slice size asked for; null for the broker's default.</param>
     /// <param name="wait">True: queue; false: fail at once; null: the shim's default (queue).</param>
     /// <param name="agentSocket">The agent's socket; null leaves the shim's own lookup (and any inherited variable).</param>
-    public static IReadOnlyDictionary<string, string> For(string? inherited, string? inheritedVerbose, string shim, string session, long? memoryMiB, bool? wait, string? agentSocket)
+    /// <param name="batch">True: the GPU request waits in the batch class, behind every interactive one (<c>--batch</c>).</param>
+    public static IReadOnlyDictionary<string, string> For(
+        string? inherited, string? inheritedVerbose, string shim, string session, long? memoryMiB, bool? wait, string? agentSocket, bool batch = false)
     {
         var variables = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -41,6 +44,11 @@ internal static class RunEnvironment
         if (wait is { } w)
         {
             variables[Wait] = w ? "1" : "0";
+        }
+
+        if (batch)
+        {
+            variables[Priority] = "batch";
         }
 
         if (agentSocket is not null)

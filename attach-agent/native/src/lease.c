@@ -36,6 +36,7 @@ struct config {
     long timeout_s;
     long connect_timeout_s;
     long long memory_mib; /* -1: the broker's default */
+    const char *priority; /* "batch" or "interactive" (ATTACH_PRIORITY); NULL: not sent, the broker's default (interactive) */
     const char *hami;
     char session[SHIM_MAX_SESSION + 1];
     char socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -349,6 +350,15 @@ static bool read_config(struct config *config)
         return false;
     }
 
+    config->priority = getenv("ATTACH_PRIORITY");
+    if (config->priority != NULL && *config->priority == '\0') {
+        config->priority = NULL;
+    }
+    if (config->priority != NULL && strcmp(config->priority, "batch") != 0 && strcmp(config->priority, "interactive") != 0) {
+        attach_log("ATTACH_PRIORITY '%.40s' is neither batch nor interactive; cuInit fails with CUDA_ERROR_NO_DEVICE.", config->priority);
+        return false;
+    }
+
     const char *wait = getenv("ATTACH_WAIT");
     config->wait = wait == NULL || strcmp(wait, "0") != 0;
     config->hami = getenv("ATTACH_HAMI_LIB");
@@ -513,6 +523,9 @@ static enum attach_outcome converse(const struct config *config, char *body)
         shim_out_field(&out, "memory_mib", number);
     }
     shim_out_field(&out, "wait", config->wait ? "1" : "0");
+    if (config->priority != NULL) {
+        shim_out_field(&out, "priority", config->priority);
+    }
     shim_out_end(&out);
     status = send_all(fd, out.data, out.length, deadline);
     bool verbose = attach_verbose();

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Attach.Broker.Detection;
 using Attach.Broker.Kernels;
+using Attach.Broker.Persistence;
 using Attach.Broker.Pool;
 using Attach.Broker.Scheduling;
 using Attach.Contracts.Kernels;
@@ -149,7 +150,13 @@ internal static class KernelsApi
     /// null goes back to the default. Applies from the next attach; a slice held now is kept.
     /// </summary>
     internal static Results<Ok<SlicePreference>, ProblemHttpResult, ValidationProblem> SetSlicePreference(
-        string kernelId, SlicePreference preference, KernelRegistry kernels, IOptions<SchedulingOptions> scheduling, ClaimsPrincipal user, CancellationToken cancellationToken)
+        string kernelId,
+        SlicePreference preference,
+        KernelRegistry kernels,
+        ILeaseStore store,
+        IOptions<SchedulingOptions> scheduling,
+        ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         if (Invalid(kernelId) is { } invalid)
         {
@@ -179,7 +186,10 @@ internal static class KernelsApi
             return NotFound(kernelId);
         }
 
-        kernel.Preference = preference.Profile is null && preference.MemoryMiB is null ? null : preference;
+        // Stored first: a choice the broker could not keep is not shown as made. It survives restarts and takeovers.
+        var chosen = preference.Profile is null && preference.MemoryMiB is null ? null : preference;
+        store.SetSlicePreference(kernelId, chosen);
+        kernel.Preference = chosen;
         return TypedResults.Ok(preference);
     }
 
@@ -278,6 +288,8 @@ internal static class KernelsApi
         }
 
         slice = request.MemoryMiB is { } asked ? slice with { MemoryMiB = asked } : slice;
+        // attach run --batch: the process waits behind every interactive request (the shim passed ATTACH_PRIORITY on).
+        slice = request.Priority == AttachPriority.Batch ? slice with { Priority = PriorityClass.Batch } : slice;
         var queued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         AttachOutcome outcome;
         using (kernel.Watch(progress =>

@@ -35,7 +35,15 @@ internal static class MetricsExtensions
         var services = endpoints.ServiceProvider;
         var metrics = services.GetRequiredService<BrokerMetrics>();
         // Resolved at the first scrape, not here: the pool's parts open the store, which startup does in its own time.
-        metrics.Registry.AddBeforeCollectCallback(() => services.GetRequiredService<PoolGauges>().Update());
+        // A broker that does not lead holds no pool state (Leadership/): it reports none, rather than build it.
+        var leadership = services.GetService<Leadership.BrokerLeadership>();
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            if (leadership?.IsLeader != false)
+            {
+                services.GetRequiredService<PoolGauges>().Update();
+            }
+        });
         return endpoints.MapMetrics(Path, metrics.Registry).RequireAuthorization();
     }
 

@@ -1,4 +1,5 @@
 using Attach.Broker.Pool;
+using Attach.Contracts.Kernels;
 
 namespace Attach.Broker.Persistence;
 
@@ -27,5 +28,12 @@ internal interface ILeaseStore
     /// <summary>Records who owns a kernel; called once, when the broker first sees it.</summary>
     void AddKernel(string kernelId, string owner);
 
+    /// <summary>Removes a kernel, and the slice preference stored with it.</summary>
     void RemoveKernel(string kernelId);
+
+    /// <summary>
+    /// Records the slice a kernel's next attach asks for (null: the default), so a restarted broker, or the broker that
+    /// takes over from it, keeps the owner's choice. The kernel must have been added (<see cref="AddKernel"/>).
+    /// </summary>
+    void SetSlicePreference(string kernelId, SlicePreference? preference);
 }

@@ -1,4 +1,5 @@
 using Attach.Broker.Pool;
+using Attach.Contracts.Kernels;
 
 namespace Attach.Broker.Persistence;
 
@@ -10,7 +11,7 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _kernels = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StoredKernel> _kernels = new(StringComparer.Ordinal);
     private long _epoch;
 
     public string Description => "memory (nothing survives a restart)";
@@ -22,7 +23,7 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
             return new StoredBrokerState(
                 [.. _leases.Values.Select(l => Copy(l, l.Status))],
                 _epoch,
-                [.. _kernels.Select(k => new StoredKernel(k.Key, k.Value))]);
+                [.. _kernels.Values]);
         }
     }
 
@@ -59,7 +60,7 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
     {
         lock (_lock)
         {
-            _kernels[kernelId] = owner;
+            _kernels[kernelId] = _kernels.TryGetValue(kernelId, out var known) ? known with { Owner = owner } : new StoredKernel(kernelId, owner);
         }
     }
 
@@ -68,6 +69,19 @@ internal sealed class InMemoryLeaseStore : ILeaseStore
         lock (_lock)
         {
             _kernels.Remove(kernelId);
+        }
+    }
+
+    public void SetSlicePreference(string kernelId, SlicePreference? preference)
+    {
+        lock (_lock)
+        {
+            if (!_kernels.TryGetValue(kernelId, out var known))
+            {
+                throw new InvalidOperationException($"Kernel {kernelId} is not in the store; it must be added before its slice preference is set.");
+            }
+
+            _kernels[kernelId] = known with { Preference = preference };
         }
     }
 

@@ -10,24 +10,28 @@ namespace Attach.Broker.Persistence;
 /// a broker killed at any point leaves nothing half-written and a restarted one reads back every lease. A dropped
 /// connection is replaced by the pool on the next write; a write that fails throws, and the caller's change does
 /// not become visible, exactly as with SQLite. Each write is a round trip made under the lease table's lock, so
-/// placement decisions are bounded by the server's commit latency. One broker per database: nothing yet stops a
-/// second one from handing out the same capacity (DESIGN.md's leader election by advisory lock is not built).
+/// placement decisions are bounded by the server's commit latency. Several brokers may share the database: one leads
+/// (Leadership/), and its store runs every statement on the session that holds the leader lock
+/// (<see cref="ILeaderConnection"/>), so a broker that lost that session can no longer write.
 /// </summary>
 internal sealed class PostgresLeaseStore : SqlLeaseStore, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly ILeaderConnection? _leader;
 
-    private PostgresLeaseStore(NpgsqlDataSource dataSource, string description)
+    private PostgresLeaseStore(NpgsqlDataSource dataSource, string description, ILeaderConnection? leader)
         : base(description)
     {
         _dataSource = dataSource;
+        _leader = leader;
     }
 
     /// <summary>
     /// Connects with <paramref name="connectionString"/> and migrates the schema. Fails with a message that names
     /// <c>Broker:Store:ConnectionString</c> and the server (never the password) when the database cannot be reached.
+    /// With <paramref name="leader"/>, every read and write after the migration runs on the leader's session.
     /// </summary>
-    public static PostgresLeaseStore Open(string connectionString)
+    public static PostgresLeaseStore Open(string connectionString, ILeaderConnection? leader = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var dialect = PostgresDialect.Instance;
@@ -79,7 +83,7 @@ internal sealed class PostgresLeaseStore : SqlLeaseStore, IDisposable
                         ex);
                 }
 
-                return new PostgresLeaseStore(dataSource, description) { OpenedAtVersion = version };
+                return new PostgresLeaseStore(dataSource, description, leader) { OpenedAtVersion = version };
             }
         }
         catch
@@ -101,6 +105,11 @@ internal sealed class PostgresLeaseStore : SqlLeaseStore, IDisposable
 
     protected override T Use<T>(Func<DbConnection, T> work)
     {
+        if (_leader is not null)
+        {
+            return _leader.Run(work);
+        }
+
         using var connection = _dataSource.OpenConnection();
         return work(connection);
     }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using Attach.Broker.Pool;
+using Attach.Contracts.Kernels;
 using Attach.Contracts.Pool;
 
 namespace Attach.Broker.Persistence;
@@ -64,11 +65,14 @@ internal abstract class SqlLeaseStore : ILeaseStore
         var kernels = new List<StoredKernel>();
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT kernel_id, owner FROM kernels ORDER BY kernel_id";
+            command.CommandText = "SELECT kernel_id, owner, slice_profile, slice_memory_mib FROM kernels ORDER BY kernel_id";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                kernels.Add(new StoredKernel(reader.GetString(0), reader.GetString(1)));
+                var profile = reader.IsDBNull(2) ? null : reader.GetString(2);
+                long? memory = reader.IsDBNull(3) ? null : reader.GetInt64(3);
+                var preference = profile is null && memory is null ? null : new SlicePreference(profile, memory);
+                kernels.Add(new StoredKernel(reader.GetString(0), reader.GetString(1), preference));
             }
         }
 
@@ -136,6 +140,20 @@ internal abstract class SqlLeaseStore : ILeaseStore
 
     public void RemoveKernel(string kernelId) => Execute("DELETE FROM kernels WHERE kernel_id = @id", ("@id", kernelId));
 
+    public void SetSlicePreference(string kernelId, SlicePreference? preference)
+    {
+        var updated = Execute(
+            "UPDATE kernels SET slice_profile = @profile, slice_memory_mib = @memory WHERE kernel_id = @id",
+            ("@id", kernelId),
+            ("@profile", (object?)preference?.Profile ?? DBNull.Value),
+            ("@memory", (object?)preference?.MemoryMiB ?? DBNull.Value));
+        if (updated == 0)
+        {
+            // The registry adds every kernel before anyone can set its preference: a missing row is a bug, not input.
+            throw new InvalidOperationException($"Kernel {kernelId} is not in the store {Description}; it must be added before its slice preference is set.");
+        }
+    }
+
     internal static void AddParameter(DbCommand command, string name, object value)
     {
         var parameter = command.CreateParameter();
@@ -147,7 +165,7 @@ internal abstract class SqlLeaseStore : ILeaseStore
     /// <summary>Runs <paramref name="work"/> on an open connection that nothing else uses meanwhile.</summary>
     protected abstract T Use<T>(Func<DbConnection, T> work);
 
-    private void Execute(string sql, params (string Name, object Value)[] parameters) => Use(connection =>
+    private int Execute(string sql, params (string Name, object Value)[] parameters) => Use(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

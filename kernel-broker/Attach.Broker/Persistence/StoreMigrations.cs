@@ -44,6 +44,26 @@ internal static class StoreMigrations
             owner TEXT NOT NULL
         );
         """,
+
+        // 2: who leads, for brokers sharing one PostgreSQL (Leadership/). The row is written by the broker that holds the
+        // leader lock, each time it takes it: term goes up by one per takeover, so logs and followers can tell leaders
+        // apart. SQLite gets the table too (one schema), and never writes it: a SQLite broker is alone.
+        d => $"""
+        CREATE TABLE broker_leader (
+            id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+            term {d.BigInt} NOT NULL,
+            broker_id TEXT NOT NULL,
+            broker_url TEXT,
+            since TEXT NOT NULL
+        );
+        """,
+
+        // 3: the slice each kernel's owner chose for its next attach (PUT …/slice-preference): a profile name or a
+        // size in MiB, or neither (the default). Kept with the kernel's row, so forgetting a kernel forgets it too.
+        d => $"""
+        ALTER TABLE kernels ADD COLUMN slice_profile TEXT;
+        ALTER TABLE kernels ADD COLUMN slice_memory_mib {d.BigInt};
+        """,
     ];
 
     /// <summary>The version this broker writes.</summary>

@@ -30,11 +30,14 @@ internal sealed class StoreOptions : IValidatableObject
         }
     }
 
-    /// <summary>Opens the store these options name; a relative SQLite path is resolved against <paramref name="contentRoot"/>.</summary>
-    public ILeaseStore Open(string contentRoot) => Kind switch
+    /// <summary>
+    /// Opens the store these options name; a relative SQLite path is resolved against <paramref name="contentRoot"/>.
+    /// A PostgreSQL store shared by several brokers runs its statements on <paramref name="leader"/>'s session.
+    /// </summary>
+    public ILeaseStore Open(string contentRoot, ILeaderConnection? leader = null) => Kind switch
     {
         StoreKind.Memory => new InMemoryLeaseStore(),
-        StoreKind.Postgres => PostgresLeaseStore.Open(ConnectionString!),
+        StoreKind.Postgres => PostgresLeaseStore.Open(ConnectionString!, leader),
         _ => SqliteLeaseStore.Open(System.IO.Path.GetFullPath(Path, contentRoot)),
     };
 }

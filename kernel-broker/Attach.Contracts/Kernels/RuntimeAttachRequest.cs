@@ -11,4 +11,5 @@ namespace Attach.Contracts.Kernels;
 /// <param name="Gid">The process's group id, from SO_PEERCRED.</param>
 /// <param name="MemoryMiB">Device memory the process asked for; null for the broker's default slice.</param>
 /// <param name="Wait">True to queue when nothing is free; false to be refused at once instead.</param>
-public sealed record RuntimeAttachRequest(string NodeId, int Pid, long Uid, long Gid, long? MemoryMiB, bool Wait);
+/// <param name="Priority">The queue it waits in (<c>ATTACH_PRIORITY</c>, set by <c>attach run --batch</c>); absent: interactive.</param>
+public sealed record RuntimeAttachRequest(string NodeId, int Pid, long Uid, long Gid, long? MemoryMiB, bool Wait, AttachPriority Priority = AttachPriority.Interactive);

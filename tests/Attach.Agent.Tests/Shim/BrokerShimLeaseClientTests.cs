@@ -49,6 +49,18 @@ public sealed class BrokerShimLeaseClientTests : IDisposable
     }
 
     [Fact]
+    public async Task RequestAsync_Batch_AsksTheBrokerForTheBatchClass()
+    {
+        _broker.Respond = _ => Json(new RuntimeAttachDecision(RuntimeAttachStatus.Granted, Attachment, true, null, null, null));
+
+        await _client.RequestAsync(new ShimLeaseRequest("run-1", Peer, null, Wait: true, AttachPriority.Batch), NoQueue, CancellationToken.None);
+
+        var request = await _broker.NextRequestAsync();
+        Assert.Equal(AttachPriority.Batch, JsonSerializer.Deserialize<RuntimeAttachRequest>(request.Body, JsonSerializerOptions.Web)!.Priority);
+        Assert.Contains("\"priority\":\"Batch\"", request.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RequestAsync_Queued_PollsEveryIntervalAndReportsPositions()
     {
         var answers = new Queue<RuntimeAttachDecision>([

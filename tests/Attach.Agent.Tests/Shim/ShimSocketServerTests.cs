@@ -3,6 +3,7 @@ using System.Runtime.Versioning;
 using Attach.Agent.Shim;
 using Attach.Agent.Slices;
 using Attach.Agent.Tests.Support;
+using Attach.Contracts.Kernels;
 using Microsoft.Extensions.Logging;
 
 namespace Attach.Agent.Tests.Shim;
@@ -52,6 +53,35 @@ public sealed class ShimSocketServerTests
         Assert.Equal("kernel-1", request.Session);
         Assert.Equal(20480, request.MemoryMiB);
         Assert.True(request.Wait);
+    }
+
+    [Theory]
+    [InlineData("batch", AttachPriority.Batch)]
+    [InlineData("interactive", AttachPriority.Interactive)]
+    [InlineData(null, AttachPriority.Interactive)]
+    public async Task RequestLease_Priority_ReachesTheBroker(string? field, AttachPriority expected)
+    {
+        await using var harness = await ShimHarness.StartAsync();
+        await using var client = await harness.HelloAsync("run-1");
+
+        await (field is null ? client.SendAsync(ShimMessageType.RequestLease) : client.SendAsync(ShimMessageType.RequestLease, ("priority", field)));
+        await client.ExpectAsync(ShimMessageType.Granted);
+
+        Assert.Equal(expected, Assert.Single(harness.Broker.Requests).Priority);
+    }
+
+    [Fact]
+    public async Task RequestLease_UnknownPriority_IsABadBodyAndAsksNothing()
+    {
+        await using var harness = await ShimHarness.StartAsync();
+        await using var client = await harness.HelloAsync("run-1");
+
+        await client.SendAsync(ShimMessageType.RequestLease, ("priority", "urgent"));
+        var error = await client.ExpectAsync(ShimMessageType.Error);
+
+        Assert.Equal(ShimErrorCodes.BadBody, error["code"]);
+        Assert.Contains("interactive or batch", error["message"], StringComparison.Ordinal);
+        Assert.Empty(harness.Broker.Requests);
     }
 
     [Fact]

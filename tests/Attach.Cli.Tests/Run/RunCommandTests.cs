@@ -36,6 +36,17 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal("train-7 20480 0 /tmp/a.sock", result.Stdout.Trim());
     }
 
+    [Fact]
+    public async Task Batch_AsksTheShimForTheBatchClass_AndWithoutItNothingIsSet()
+    {
+        var batch = await RunAsync("run", "--shim", "/nowhere/libattach.so", "--batch", "--", "/bin/sh", "-c", "echo \"class=$ATTACH_PRIORITY\"");
+        var plain = await RunAsync("run", "--shim", "/nowhere/libattach.so", "--", "/bin/sh", "-c", "echo \"class=$ATTACH_PRIORITY\"");
+
+        Assert.True(batch.ExitCode == 0, batch.ToString());
+        Assert.Equal("class=batch", batch.Stdout.Trim());
+        Assert.Equal("class=", plain.Stdout.Trim());
+    }
+
     [Theory]
     [InlineData("exit 0", 0)]
     [InlineData("exit 3", 3)]

@@ -49,6 +49,14 @@ public sealed class RunOptionsTests
     }
 
     [Fact]
+    public void Environment_Batch_SetsTheShimsPriority()
+    {
+        var variables = RunEnvironment.For(null, null, "/opt/attach/libattach.so", "s-1", null, null, null, batch: true);
+
+        Assert.Equal("batch", variables["ATTACH_PRIORITY"]);
+    }
+
+    [Fact]
     public void NewSessionIds_AreFreshAndValid()
     {
         var a = SessionIds.New();
