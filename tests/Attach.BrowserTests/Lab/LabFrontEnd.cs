@@ -137,11 +137,14 @@ internal sealed class LabFrontEnd : IAsyncDisposable
 
         // Sent: the prompt says [*] while it runs, then its execution count. On a loaded machine JupyterLab may
         // not yet count the started kernel as the notebook's and ask which kernel to use; answer as a user would.
-        var sent = cell.Locator(".jp-InputPrompt").Filter(new() { HasNotTextRegex = Pattern(@"^\[ \]:$") });
+        // A cell the gateway refuses (no GPU could be attached) gets no execution count: its prompt goes back to
+        // [ ]: at once, but it has the refusal as its output.
+        var sent = cell.Locator(".jp-InputPrompt").Filter(new() { HasNotTextRegex = Pattern(@"^\[ \]:$") })
+            .Or(cell.Locator(".jp-OutputArea-output"));
         var selectKernel = page.Locator(".jp-Dialog").Filter(new() { HasText = "Select Kernel" });
         try
         {
-            await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+            await Expect(sent.Or(selectKernel).First).ToBeAttachedAsync(new() { Timeout = 20_000 });
         }
         catch (PlaywrightException)
         {
@@ -150,7 +153,7 @@ internal sealed class LabFrontEnd : IAsyncDisposable
             // marks a cell [*] the moment it sends it, so nothing was sent: press Run on that cell again, as a user would.
             await cell.Locator(".jp-InputPrompt").ClickAsync();
             await run.ClickAsync();
-            await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1);
+            await Expect(sent.Or(selectKernel).First).ToBeAttachedAsync();
         }
 
         if (await selectKernel.CountAsync() > 0)
@@ -162,7 +165,7 @@ internal sealed class LabFrontEnd : IAsyncDisposable
             await panel.Locator(".jp-Toolbar [data-command='notebook:run-cell']").Or(run).First.ClickAsync();
         }
 
-        await Expect(sent).ToHaveCountAsync(1);
+        await Expect(sent.First).ToBeAttachedAsync();
     }
 
     /// <summary>The text of the active notebook's cell outputs so far.</summary>
