@@ -3,8 +3,10 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { Notification } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ServerConnection } from '@jupyterlab/services';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { AttachApi } from './api';
+import { gatewayRoot } from './gateway';
 import { AttachHubConnection, HubProtocol } from './hub';
 import { AttachStatusItem } from './statusItem';
 import { KernelStatusTracker } from './tracker';
@@ -15,10 +17,11 @@ export const statusPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker, IStatusBar],
   activate: (app: JupyterFrontEnd, notebooks: INotebookTracker, statusBar: IStatusBar) => {
-    const hubUrl = URLExt.join(PageConfig.getBaseUrl(), HubProtocol.path);
-    const hub = new AttachHubConnection(hubUrl);
+    // The hub and the broker API are the gateway's, at its root (not under a user's /user/{name}/).
+    const root = gatewayRoot(PageConfig.getBaseUrl());
+    const hub = new AttachHubConnection(URLExt.join(root, HubProtocol.path));
     const tracker = new KernelStatusTracker(hub);
-    const item = new AttachStatusItem(tracker, new AttachApi());
+    const item = new AttachStatusItem(tracker, new AttachApi(ServerConnection.makeSettings({ baseUrl: root })));
 
     const kernelOf = (panel: NotebookPanel | null): string | null => panel?.sessionContext.session?.kernel?.id ?? null;
     const refresh = () => {

@@ -44,7 +44,8 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
 
     /// <summary>
     /// When set (Flavor must be JupyterServer), Jupyter is the JupyterLab 4 front end of notebook-extension/lab-app
-    /// (a jupyterlab-server app on jupyter_server) started from this script, serving /lab. Null: plain jupyter_server.
+    /// (a jupyterlab-server app on jupyter_server) started from this script, serving /lab (each user's, in
+    /// multi-user mode). Null: plain jupyter_server.
     /// </summary>
     public string? JupyterLabApp { get; init; }
 
@@ -62,6 +63,9 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
 
     /// <summary>More settings for the gateway process (single-user mode), e.g. its configurable-http-proxy API.</summary>
     public IReadOnlyDictionary<string, string> GatewayEnvironment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Multi-user mode: the users the users file marks <c>"admin": true</c>.</summary>
+    public IReadOnlyList<string> AdminNames { get; init; } = [];
 
     /// <summary>The users of a multi-user deployment, by name (empty otherwise).</summary>
     public IReadOnlyDictionary<string, DeploymentUser> Users => _users;
@@ -211,15 +215,27 @@ public sealed class EmbeddedDeployment : IAsyncDisposable
             Directory.CreateDirectory(user.NotebookDirectory);
             _users[name] = user;
             string[] arguments = Flavor == JupyterFlavor.JupyterServer
-                ? ["-m", "jupyter_server", $"--ServerApp.token={user.JupyterToken}", $"--ServerApp.root_dir={user.NotebookDirectory}", $"--ServerApp.base_url=/user/{name}/"]
+                ? [.. JupyterLabApp is null ? ["-m", "jupyter_server"] : new[] { JupyterLabApp }, $"--ServerApp.token={user.JupyterToken}", $"--ServerApp.root_dir={user.NotebookDirectory}", $"--ServerApp.base_url=/user/{name}/"]
                 : ["-m", "notebook", $"--NotebookApp.token={user.JupyterToken}", $"--NotebookApp.notebook_dir={user.NotebookDirectory}", $"--NotebookApp.base_url=/user/{name}/"];
+            var environment = new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["JUPYTER_RUNTIME_DIR"] = Path.Combine(user.NotebookDirectory, ".runtime") };
+            if (JupyterDataPath is not null)
+            {
+                environment["JUPYTER_PATH"] = JupyterDataPath;
+            }
+
+            if (JupyterLabApp is not null)
+            {
+                environment["JUPYTER_CONFIG_DIR"] = Path.Combine(user.NotebookDirectory, ".jupyter-config");
+            }
+
             Start("jupyter-" + name, "/usr/bin/python3",
                 [.. arguments, "--no-browser", "--allow-root", "--ip=127.0.0.1", $"--port={port}", "--port-retries=0"],
-                new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin", ["JUPYTER_RUNTIME_DIR"] = Path.Combine(user.NotebookDirectory, ".runtime") });
+                environment);
             entries.Add(new
             {
                 name,
                 tokenHash = await HashTokenAsync(user.Token),
+                admin = AdminNames.Contains(name, StringComparer.Ordinal),
                 jupyter = new { url = user.JupyterUrl.ToString(), token = user.JupyterToken },
             });
         }

@@ -30,7 +30,10 @@ internal sealed class LabFrontEnd : IAsyncDisposable
 
     public Chromium Chromium { get; }
 
-    public static async Task<LabFrontEnd> StartAsync(TimeSpan idleTimeout)
+    /// <param name="idleTimeout">The broker's idle timeout.</param>
+    /// <param name="users">Multi-user mode when given: each user gets their own JupyterLab under /user/{name}/.</param>
+    /// <param name="admins">Multi-user mode: the users the users file marks admin.</param>
+    public static async Task<LabFrontEnd> StartAsync(TimeSpan idleTimeout, IReadOnlyList<string>? users = null, IReadOnlyList<string>? admins = null)
     {
         // Kernels start and cells attach on a shared 2-core CI machine: wait for what the user would wait for.
         SetDefaultExpectTimeout(60_000);
@@ -44,7 +47,14 @@ internal sealed class LabFrontEnd : IAsyncDisposable
 
         var dataDir = Directory.CreateTempSubdirectory("attach-jupyter-data-").FullName;
         CopyDirectory(LabExtension, Path.Combine(dataDir, "labextensions", "attach-jupyterlab"));
-        var deployment = new EmbeddedDeployment { JupyterLabApp = LabApp, JupyterDataPath = dataDir, IdleTimeout = idleTimeout };
+        var deployment = new EmbeddedDeployment
+        {
+            JupyterLabApp = LabApp,
+            JupyterDataPath = dataDir,
+            IdleTimeout = idleTimeout,
+            UserNames = users ?? [],
+            AdminNames = admins ?? [],
+        };
         try
         {
             await deployment.StartAsync();
@@ -57,8 +67,8 @@ internal sealed class LabFrontEnd : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes an empty Python notebook into the server's folder.</summary>
-    public void CreateNotebook(string name)
+    /// <summary>Writes an empty Python notebook into the server's folder (<paramref name="user"/>'s, in multi-user mode).</summary>
+    public void CreateNotebook(string name, string? user = null)
     {
         var notebook = new
         {
@@ -67,11 +77,15 @@ internal sealed class LabFrontEnd : IAsyncDisposable
             nbformat = 4,
             nbformat_minor = 5,
         };
-        File.WriteAllText(Path.Combine(Deployment.NotebookDirectory, name), JsonSerializer.Serialize(notebook));
+        var directory = user is null ? Deployment.NotebookDirectory : Deployment.Users[user].NotebookDirectory;
+        File.WriteAllText(Path.Combine(directory, name), JsonSerializer.Serialize(notebook));
     }
 
-    /// <summary>A browser page logged in through the token URL, with JupyterLab open on <paramref name="notebook"/>.</summary>
-    public async Task<IPage> OpenNotebookAsync(IBrowserContext context, string notebook)
+    /// <summary>
+    /// A browser page logged in through the token URL, with JupyterLab open on <paramref name="notebook"/>: the
+    /// deployment's one user's, or in multi-user mode <paramref name="user"/>'s own JupyterLab, signed in as them.
+    /// </summary>
+    public async Task<IPage> OpenNotebookAsync(IBrowserContext context, string notebook, string? user = null)
     {
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(60_000);
@@ -82,7 +96,10 @@ internal sealed class LabFrontEnd : IAsyncDisposable
         await page.AddLocatorHandlerAsync(
             page.Locator(".jp-Dialog").Filter(new() { HasText = "Select Kernel" }),
             async dialog => await dialog.Locator("button.jp-mod-accept").ClickAsync());
-        await page.GotoAsync(new Uri(Deployment.GatewayUrl, $"lab/tree/{notebook}?token={Deployment.GatewayToken}").ToString());
+        var path = user is null
+            ? $"lab/tree/{notebook}?token={Deployment.GatewayToken}"
+            : $"user/{user}/lab/tree/{notebook}?token={Deployment.Users[user].Token}";
+        await page.GotoAsync(new Uri(Deployment.GatewayUrl, path).ToString());
         await WaitForKernelAsync(page);
         return page;
     }
@@ -120,11 +137,14 @@ internal sealed class LabFrontEnd : IAsyncDisposable
 
         // Sent: the prompt says [*] while it runs, then its execution count. On a loaded machine JupyterLab may
         // not yet count the started kernel as the notebook's and ask which kernel to use; answer as a user would.
-        var sent = cell.Locator(".jp-InputPrompt").Filter(new() { HasNotTextRegex = Pattern(@"^\[ \]:$") });
+        // A cell the gateway refuses (no GPU could be attached) gets no execution count: its prompt goes back to
+        // [ ]: at once, but it has the refusal as its output.
+        var sent = cell.Locator(".jp-InputPrompt").Filter(new() { HasNotTextRegex = Pattern(@"^\[ \]:$") })
+            .Or(cell.Locator(".jp-OutputArea-output"));
         var selectKernel = page.Locator(".jp-Dialog").Filter(new() { HasText = "Select Kernel" });
         try
         {
-            await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1, new() { Timeout = 20_000 });
+            await Expect(sent.Or(selectKernel).First).ToBeAttachedAsync(new() { Timeout = 20_000 });
         }
         catch (PlaywrightException)
         {
@@ -133,7 +153,7 @@ internal sealed class LabFrontEnd : IAsyncDisposable
             // marks a cell [*] the moment it sends it, so nothing was sent: press Run on that cell again, as a user would.
             await cell.Locator(".jp-InputPrompt").ClickAsync();
             await run.ClickAsync();
-            await Expect(sent.Or(selectKernel)).ToHaveCountAsync(1);
+            await Expect(sent.Or(selectKernel).First).ToBeAttachedAsync();
         }
 
         if (await selectKernel.CountAsync() > 0)
@@ -145,7 +165,7 @@ internal sealed class LabFrontEnd : IAsyncDisposable
             await panel.Locator(".jp-Toolbar [data-command='notebook:run-cell']").Or(run).First.ClickAsync();
         }
 
-        await Expect(sent).ToHaveCountAsync(1);
+        await Expect(sent.First).ToBeAttachedAsync();
     }
 
     /// <summary>The text of the active notebook's cell outputs so far.</summary>
