@@ -48,6 +48,21 @@ internal static partial class Log
     [LoggerMessage(2013, LogLevel.Warning, "The broker has not answered for 2 minutes ({Reason}); GPU cells run without a GPU check until it does. Check Gateway:BrokerUrl and that the broker runs")]
     public static partial void BrokerNotYetReachable(ILogger logger, string reason);
 
+    [LoggerMessage(2390, LogLevel.Information, "Fetched the broker's {Count} GPU-evidence rules: cells with no evidence at all go to the kernel without waiting for the broker")]
+    public static partial void ExecutionRulesLoaded(ILogger logger, int count);
+
+    [LoggerMessage(2391, LogLevel.Warning, "The broker's GPU-evidence rules do not compile in the gateway; every cell is asked about. Check the broker's Detection:Rules")]
+    public static partial void ExecutionRulesUnusable(ILogger logger);
+
+    [LoggerMessage(2392, LogLevel.Warning, "Could not fetch the broker's GPU-evidence rules ({Reason}); cells are asked about until the next try")]
+    public static partial void ExecutionRulesFetchFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2393, LogLevel.Warning, "Telling the broker of cell {MsgId} of kernel {KernelId} (sent without waiting: no GPU evidence) failed: {Reason}; the cell ran, only the broker's log misses it")]
+    public static partial void ForwardedReportFailed(ILogger logger, string kernelId, string msgId, string reason);
+
+    [LoggerMessage(2394, LogLevel.Error, "The broker report queue is full; dropped the report of cell {MsgId} of kernel {KernelId} (sent without waiting)")]
+    public static partial void ForwardedReportDropped(ILogger logger, string kernelId, string msgId);
+
     [LoggerMessage(2011, LogLevel.Warning, "Reporting {Activity} of kernel {KernelId} to the broker failed: {Reason}")]
     public static partial void ActivityReportFailed(ILogger logger, string kernelId, KernelActivity activity, string reason);
 

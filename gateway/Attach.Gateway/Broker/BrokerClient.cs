@@ -86,6 +86,28 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>The broker's detection rules (<see cref="ExecutionRuleSet"/>), through the per-cell client.</summary>
+    public async Task<ExecutionRuleSet> GetRulesAsync(CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, "api/v1/detection/rules");
+        using var response = await clients.CreateClient(ExecutePipeline).SendAsync(message, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<ExecutionRuleSet>(JsonSerializerOptions.Web, cancellationToken)
+            ?? throw new JsonException("the broker answered the rules with an empty body");
+    }
+
+    /// <summary>Tells the broker of a cell the gateway sent to the kernel without waiting (it had no GPU evidence).</summary>
+    public async Task ReportForwardedAsync(string kernelId, string user, ExecutionRequest request, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/executions/forwarded")
+        {
+            Content = JsonContent.Create(request),
+        };
+        message.Headers.Add(AttachHeaders.User, user);
+        using var response = await clients.CreateClient(ReportPipeline).SendAsync(message, cancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
     public async Task ReportActivityAsync(string kernelId, string user, KernelActivityReport report, CancellationToken cancellationToken)
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/activity")

@@ -19,6 +19,8 @@ internal static class KernelsApi
         api.MapGet("/{kernelId}", Get);
         api.MapPut("/{kernelId}", Register);
         api.MapPost("/{kernelId}/executions", Execute);
+        api.MapPost("/{kernelId}/executions/forwarded", Forwarded);
+        app.MapGet("/api/v1/detection/rules", Rules).WithTags("Kernels");
         api.MapPost("/{kernelId}/activity", Activity);
         api.MapPost("/{kernelId}/release", Release);
         api.MapPost("/{kernelId}/runtime-attach", RuntimeAttach);
@@ -106,21 +108,20 @@ internal static class KernelsApi
         }
 
         Log.Classified(logger, kernelId, request.MsgId, detection.NeedsGpu ? "GPU work" : "CPU only", detection.Rule);
-        var streaming = WantsStream(httpContext);
         if (!detection.NeedsGpu)
         {
-            var cpu = new ExecutionDecision(false, detection.Rule, kernel.Status.Attachment, false, null);
-            return streaming ? new ExecutionStream(kernel, default, detection.Rule, logger, cpu) : TypedResults.Ok(cpu);
+            // Nothing to wait for, so nothing to stream: one plain JSON answer (the gateway accepts application/json
+            // too), which it reads whole, instead of a stream it must read to its end for the connection's sake.
+            return TypedResults.Ok(new ExecutionDecision(false, detection.Rule, kernel.Status.Attachment, false, null));
         }
 
         var (slice, error) = SliceChoice.For(directive, kernel.Preference, options.Value, scheduling.Value);
         if (error is not null)
         {
-            var refused = new ExecutionDecision(true, detection.Rule, null, false, error);
-            return streaming ? new ExecutionStream(kernel, slice, detection.Rule, logger, refused) : TypedResults.Ok(refused);
+            return TypedResults.Ok(new ExecutionDecision(true, detection.Rule, null, false, error));
         }
 
-        if (streaming)
+        if (WantsStream(httpContext))
         {
             return new ExecutionStream(kernel, slice, detection.Rule, logger);
         }
@@ -143,6 +144,58 @@ internal static class KernelsApi
 
         return TypedResults.Ok(new ExecutionDecision(true, detection.Rule, outcome.Attachment, outcome.NewlyAttached, outcome.Error));
     }
+
+    /// <summary>
+    /// The gateway sent this cell to the kernel without waiting, because the rules it fetched from
+    /// <see cref="Rules"/> show no GPU evidence in it; it tells the broker afterwards, so the kernel is known and the
+    /// classification logged as for any cell. Answers the broker's own classification and never attaches: if the
+    /// broker's rules changed since the gateway fetched them and now say GPU, that is logged, and the process shim's
+    /// signal attaches the cell when it reaches CUDA.
+    /// </summary>
+    internal static Results<Ok<ExecutionDecision>, ProblemHttpResult, ValidationProblem> Forwarded(
+        string kernelId,
+        ExecutionRequest request,
+        KernelRegistry kernels,
+        GpuWorkDetector detector,
+        ClaimsPrincipal user,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        if (Invalid(kernelId) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (request is null || string.IsNullOrEmpty(request.MsgId) || request.Code is null)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["body"] = ["send {\"msgId\": \"<execute_request header.msg_id>\", \"code\": \"<cell code>\"}"],
+            });
+        }
+
+        if (kernels.GetOrAdd(kernelId, UserOf(user)) is not { } kernel)
+        {
+            return NotFound(kernelId);
+        }
+
+        var logger = loggerFactory.CreateLogger(typeof(KernelsApi));
+        var detection = detector.Classify(request.Code);
+        var needsGpu = detection.NeedsGpu || SliceDirective.Find(request.Code) is not null;
+        Log.Classified(logger, kernelId, request.MsgId, needsGpu ? "GPU work" : "CPU only", detection.Rule);
+        if (needsGpu)
+        {
+            Log.ForwardedGpuCell(logger, kernelId, request.MsgId, detection.Rule);
+        }
+
+        return TypedResults.Ok(new ExecutionDecision(needsGpu, detection.Rule, kernel.Status.Attachment, false, null));
+    }
+
+    /// <summary>The detection rules, for the gateway to forward cells with no GPU evidence at all without asking (<see cref="ExecutionRuleSet"/>).</summary>
+    internal static Ok<ExecutionRuleSet> Rules(IOptions<DetectionOptions> detection) =>
+        TypedResults.Ok(new ExecutionRuleSet(
+            [.. detection.Value.Rules.Select(r => new ExecutionRule(r.Name, r.Pattern))],
+            SliceDirective.LinePattern));
 
     /// <summary>
     /// Sets the slice the kernel's next attach asks for (the notebook's slice selector): a profile or a size; both
