@@ -12,7 +12,7 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
     /// <summary>For the per-cell decision: one attempt, bounded by the attach timeout (the broker answers once the slice is bound).</summary>
     public const string ExecutePipeline = "broker-execute";
 
-    /// <summary>For busy/idle reports: short timeouts, retried with jitter.</summary>
+    /// <summary>For the batched reports (<see cref="ActivityReporter"/>): short timeouts, retried with jitter.</summary>
     public const string ReportPipeline = "broker-report";
 
     /// <summary>A progress line is a few hundred bytes; a longer one means the answer is not what the gateway expects.</summary>
@@ -96,23 +96,12 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
             ?? throw new JsonException("the broker answered the rules with an empty body");
     }
 
-    /// <summary>Tells the broker of a cell the gateway sent to the kernel without waiting (it had no GPU evidence).</summary>
-    public async Task ReportForwardedAsync(string kernelId, string user, ExecutionRequest request, CancellationToken cancellationToken)
+    /// <summary>Sends one user's observations, oldest first (<see cref="ActivityReporter"/>).</summary>
+    public async Task ReportAsync(string user, KernelReportBatch batch, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/executions/forwarded")
+        using var message = new HttpRequestMessage(HttpMethod.Post, "api/v1/kernels/reports")
         {
-            Content = JsonContent.Create(request),
-        };
-        message.Headers.Add(AttachHeaders.User, user);
-        using var response = await clients.CreateClient(ReportPipeline).SendAsync(message, cancellationToken);
-        response.EnsureSuccessStatusCode();
-    }
-
-    public async Task ReportActivityAsync(string kernelId, string user, KernelActivityReport report, CancellationToken cancellationToken)
-    {
-        using var message = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/activity")
-        {
-            Content = JsonContent.Create(report),
+            Content = JsonContent.Create(batch),
         };
         message.Headers.Add(AttachHeaders.User, user);
         using var response = await clients.CreateClient(ReportPipeline).SendAsync(message, cancellationToken);

@@ -19,7 +19,7 @@ internal static class KernelsApi
         api.MapGet("/{kernelId}", Get);
         api.MapPut("/{kernelId}", Register);
         api.MapPost("/{kernelId}/executions", Execute);
-        api.MapPost("/{kernelId}/executions/forwarded", Forwarded);
+        api.MapPost("/reports", Reports);
         app.MapGet("/api/v1/detection/rules", Rules).WithTags("Kernels");
         api.MapPost("/{kernelId}/activity", Activity);
         api.MapPost("/{kernelId}/release", Release);
@@ -146,49 +146,74 @@ internal static class KernelsApi
     }
 
     /// <summary>
-    /// The gateway sent this cell to the kernel without waiting, because the rules it fetched from
-    /// <see cref="Rules"/> show no GPU evidence in it; it tells the broker afterwards, so the kernel is known and the
-    /// classification logged as for any cell. Answers the broker's own classification and never attaches: if the
-    /// broker's rules changed since the gateway fetched them and now say GPU, that is logged, and the process shim's
-    /// signal attaches the cell when it reaches CUDA.
+    /// What the gateway saw on the caller's kernel channels, in order (<see cref="KernelReportBatch"/>): busy/idle
+    /// goes to each kernel's idle policy as <see cref="Activity"/> does, and each cell the gateway sent on without
+    /// waiting (its copy of <see cref="Rules"/> showed no GPU evidence) is classified again here, so the kernel is
+    /// known and counted like any other. Nothing is attached from a report: if the broker's rules changed since the
+    /// gateway fetched them and now say GPU, that is logged, and the process shim's signal attaches the cell when it
+    /// reaches CUDA. The batch is checked whole before any of it is applied.
     /// </summary>
-    internal static Results<Ok<ExecutionDecision>, ProblemHttpResult, ValidationProblem> Forwarded(
-        string kernelId,
-        ExecutionRequest request,
+    internal static Results<NoContent, ProblemHttpResult, ValidationProblem> Reports(
+        KernelReportBatch batch,
         KernelRegistry kernels,
         GpuWorkDetector detector,
         ClaimsPrincipal user,
         ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
-        if (Invalid(kernelId) is { } invalid)
-        {
-            return invalid;
-        }
-
-        if (request is null || string.IsNullOrEmpty(request.MsgId) || request.Code is null)
+        if (batch?.Reports is not { Count: > 0 and <= KernelReportBatch.MaxReports } reports)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
-                ["body"] = ["send {\"msgId\": \"<execute_request header.msg_id>\", \"code\": \"<cell code>\"}"],
+                ["reports"] = [$"send between 1 and {KernelReportBatch.MaxReports} reports, oldest first"],
             });
         }
 
-        if (kernels.GetOrAdd(kernelId, UserOf(user)) is not { } kernel)
+        for (var i = 0; i < reports.Count; i++)
         {
-            return NotFound(kernelId);
+            var report = reports[i];
+            if (report is null || !KernelIds.IsValid(report.KernelId))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [$"reports[{i}].kernelId"] = ["use the id Jupyter gave the kernel"] });
+            }
+
+            var valid = (report.Activity, report.Forwarded) switch
+            {
+                ({ } activity, null) => Enum.IsDefined(activity.Activity),
+                (null, { } forwarded) => !string.IsNullOrEmpty(forwarded.MsgId) && forwarded.Code is not null,
+                _ => false,
+            };
+            if (!valid)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    [$"reports[{i}]"] = ["give either \"activity\": {\"activity\": \"Busy\" or \"Idle\"} or \"forwarded\": {\"msgId\", \"code\"}"],
+                });
+            }
         }
 
         var logger = loggerFactory.CreateLogger(typeof(KernelsApi));
-        var detection = detector.Classify(request.Code);
-        var needsGpu = detection.NeedsGpu || SliceDirective.Find(request.Code) is not null;
-        Log.Classified(logger, kernelId, request.MsgId, needsGpu ? "GPU work" : "CPU only", detection.Rule);
-        if (needsGpu)
+        var owner = UserOf(user);
+        foreach (var report in reports)
         {
-            Log.ForwardedGpuCell(logger, kernelId, request.MsgId, detection.Rule);
+            if (kernels.GetOrAdd(report.KernelId, owner) is not { } kernel)
+            {
+                // Someone else's kernel: nothing of this report applies to it.
+                continue;
+            }
+
+            if (report.Activity is { } activity)
+            {
+                kernel.ReportActivity(activity.Activity);
+            }
+            else if (report.Forwarded is { } forwarded
+                && (detector.Classify(forwarded.Code) is { NeedsGpu: true } detection ? detection.Rule : SliceDirective.Find(forwarded.Code) is not null ? "attach-directive" : null) is { } rule)
+            {
+                Log.ForwardedGpuCell(logger, report.KernelId, forwarded.MsgId, rule);
+            }
         }
 
-        return TypedResults.Ok(new ExecutionDecision(needsGpu, detection.Rule, kernel.Status.Attachment, false, null));
+        return TypedResults.NoContent();
     }
 
     /// <summary>The detection rules, for the gateway to forward cells with no GPU evidence at all without asking (<see cref="ExecutionRuleSet"/>).</summary>

@@ -396,47 +396,47 @@ public sealed class KernelsApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Forwarded_CpuCell_RecordsTheKernelForItsUser_AndBindsNothing()
+    public async Task Reports_AForwardedCpuCell_RecordsTheKernelForItsUser_AndBindsNothing()
     {
         using var alice = _app.CreateClient("alice");
         using var bob = _app.CreateClient("bob");
 
-        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/k-fwd/executions/forwarded", new ExecutionRequest("m-1", "x = 1"));
-        var decision = await response.Content.ReadFromJsonAsync<ExecutionDecision>();
+        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/reports", new KernelReportBatch(
+            [new KernelReport("k-fwd", null, new ExecutionRequest("m-1", "x = 1")), new KernelReport("k-fwd", new KernelActivityReport(KernelActivity.Busy, "m-1"), null)]));
         var mine = await alice.GetFromJsonAsync<KernelStatus[]>("/api/v1/kernels");
         using var theirs = await bob.GetAsync("/api/v1/kernels/k-fwd");
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.False(decision!.NeedsGpu);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Contains(mine!, k => k.KernelId == "k-fwd");
         Assert.Equal(HttpStatusCode.NotFound, theirs.StatusCode);
         Assert.Empty(_app.Binder.Binds);
     }
 
     [Fact]
-    public async Task Forwarded_CellTheBrokersRulesMarkAsGpuWork_SaysSo_ButAttachesNothing()
+    public async Task Reports_AForwardedCellTheBrokersRulesMarkAsGpuWork_AttachesNothing()
     {
         using var alice = _app.CreateClient("alice");
 
-        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/k-fwd/executions/forwarded", new ExecutionRequest("m-1", GpuCell));
-        var decision = await response.Content.ReadFromJsonAsync<ExecutionDecision>();
+        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/reports", new KernelReportBatch([new KernelReport("k-fwd", null, new ExecutionRequest("m-1", GpuCell))]));
         var status = await alice.GetFromJsonAsync<KernelStatus>("/api/v1/kernels/k-fwd");
 
-        Assert.True(decision!.NeedsGpu);
-        Assert.Null(decision.Attachment);
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
         Assert.Equal(KernelState.Detached, status!.State);
         Assert.Empty(_app.Binder.Binds);
     }
 
     [Fact]
-    public async Task Forwarded_WithoutACode_IsAProblem()
+    public async Task Reports_ABatchWithOneBadReport_IsAProblem_AndAppliesNothing()
     {
         using var alice = _app.CreateClient("alice");
 
-        using var response = await alice.PostAsync("/api/v1/kernels/k-fwd/executions/forwarded", new StringContent("""{"msgId":"m-1"}""", Encoding.UTF8, "application/json"));
+        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/reports", new KernelReportBatch(
+            [new KernelReport("k-good", null, new ExecutionRequest("m-1", "x = 1")), new KernelReport("k-bad", null, null)]));
+        var mine = await alice.GetFromJsonAsync<KernelStatus[]>("/api/v1/kernels");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.DoesNotContain(mine!, k => k.KernelId == "k-good");
     }
 
     [Fact]

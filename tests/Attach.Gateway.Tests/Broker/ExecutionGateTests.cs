@@ -162,15 +162,23 @@ public sealed class ExecutionGateTests
         {
             var path = request.RequestUri!.AbsolutePath;
             var user = request.Headers.GetValues(Contracts.Http.AttachHeaders.User).Single();
-            var body = await request.Content!.ReadFromJsonAsync<ExecutionRequest>(JsonSerializerOptions.Web, cancellationToken);
-            if (path == "/api/v1/kernels/k1/executions/forwarded")
+            if (path == "/api/v1/kernels/reports")
             {
-                Forwarded.Writer.TryWrite(new ForwardedExecution("k1", user, body!));
-                return new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new ExecutionDecision(false, "none", null, false, null)) };
+                var batch = await request.Content!.ReadFromJsonAsync<KernelReportBatch>(JsonSerializerOptions.Web, cancellationToken);
+                foreach (var report in batch!.Reports)
+                {
+                    if (report.Forwarded is { } forwarded)
+                    {
+                        Forwarded.Writer.TryWrite(new ForwardedExecution(report.KernelId, user, forwarded));
+                    }
+                }
+
+                return new HttpResponseMessage(HttpStatusCode.NoContent);
             }
 
             if (path == "/api/v1/kernels/k1/executions")
             {
+                var body = await request.Content!.ReadFromJsonAsync<ExecutionRequest>(JsonSerializerOptions.Web, cancellationToken);
                 Interlocked.Increment(ref _decisionCalls);
                 var answer = new TaskCompletionSource<ExecutionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
                 Decisions.Writer.TryWrite((body!, answer));
