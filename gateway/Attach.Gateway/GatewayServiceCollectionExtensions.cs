@@ -37,7 +37,9 @@ internal static class GatewayServiceCollectionExtensions
         services.AddOptions<KernelChannelOptions>().BindConfiguration(KernelChannelOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<KernelChannelRelay>();
         services.AddSingleton<BrokerClient>();
-        services.AddSingleton<IExecutionBroker>(sp => sp.GetRequiredService<BrokerClient>());
+        services.AddSingleton<ExecutionRulesSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExecutionRulesSource>());
+        services.AddSingleton<IExecutionBroker, ExecutionGate>();
         services.AddSingleton<ActivityReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<ActivityReporter>());
         services.AddHostedService<BrokerConnectionWarmer>();

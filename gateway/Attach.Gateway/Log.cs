@@ -36,9 +36,6 @@ internal static partial class Log
     [LoggerMessage(2009, LogLevel.Error, "The relay of kernel channel {KernelId} failed")]
     public static partial void RelayFailed(ILogger logger, Exception exception, string kernelId);
 
-    [LoggerMessage(2010, LogLevel.Error, "The activity queue is full; dropped a {Activity} report of kernel {KernelId}")]
-    public static partial void ActivityDropped(ILogger logger, string kernelId, KernelActivity activity);
-
     [LoggerMessage(2014, LogLevel.Warning, "Kernel {KernelId}: the client disconnected while cell {MsgId} was held for a GPU; the cell was not sent to the kernel")]
     public static partial void HeldCellDropped(ILogger logger, string kernelId, string msgId);
 
@@ -48,8 +45,20 @@ internal static partial class Log
     [LoggerMessage(2013, LogLevel.Warning, "The broker has not answered for 2 minutes ({Reason}); GPU cells run without a GPU check until it does. Check Gateway:BrokerUrl and that the broker runs")]
     public static partial void BrokerNotYetReachable(ILogger logger, string reason);
 
-    [LoggerMessage(2011, LogLevel.Warning, "Reporting {Activity} of kernel {KernelId} to the broker failed: {Reason}")]
-    public static partial void ActivityReportFailed(ILogger logger, string kernelId, KernelActivity activity, string reason);
+    [LoggerMessage(2390, LogLevel.Information, "Fetched the broker's {Count} GPU-evidence rules: cells with no evidence at all go to the kernel without waiting for the broker")]
+    public static partial void ExecutionRulesLoaded(ILogger logger, int count);
+
+    [LoggerMessage(2391, LogLevel.Warning, "The broker's GPU-evidence rules do not compile in the gateway; every cell is asked about. Check the broker's Detection:Rules")]
+    public static partial void ExecutionRulesUnusable(ILogger logger);
+
+    [LoggerMessage(2392, LogLevel.Warning, "Could not fetch the broker's GPU-evidence rules ({Reason}); cells are asked about until the next try")]
+    public static partial void ExecutionRulesFetchFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2393, LogLevel.Warning, "Sending {Count} kernel observations of {User} to the broker failed ({Reason}); busy/idle is sent again with the next cell, the broker's idle policy may act on older state meanwhile")]
+    public static partial void ReportFailed(ILogger logger, int count, string user, string reason);
+
+    [LoggerMessage(2394, LogLevel.Error, "The broker report queue is full; dropped an observation of kernel {KernelId} ({What})")]
+    public static partial void ReportDropped(ILogger logger, string kernelId, string what);
 
     [LoggerMessage(2100, LogLevel.Information, "Kernel {KernelId}: cell {MsgId} was interrupted before it reached the kernel; answered it as aborted")]
     public static partial void CellAbortedByInterrupt(ILogger logger, string kernelId, string msgId);

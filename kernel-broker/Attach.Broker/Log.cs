@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Information, "Kernel {KernelId}: classified {MsgId} as {Verdict} (rule {Rule})")]
     public static partial void Classified(ILogger logger, string kernelId, string msgId, string verdict, string rule);
 
+    [LoggerMessage(1090, LogLevel.Warning, "Kernel {KernelId}: the gateway forwarded cell {MsgId} without waiting, but the broker's rules now mark it as GPU work (rule {Rule}); the gateway's copy of the rules is older than the broker's. The process shim attaches the cell when it reaches CUDA, and the gateway fetches the rules again within minutes.")]
+    public static partial void ForwardedGpuCell(ILogger logger, string kernelId, string msgId, string rule);
+
     [LoggerMessage(1010, LogLevel.Error, "The event queue is full; dropped the {To} event of kernel {KernelId}. Hub clients may show a stale state until the next transition.")]
     public static partial void EventDropped(ILogger logger, string kernelId, KernelState to);
 

@@ -52,7 +52,22 @@ public sealed class CrossUserTests(TwoUserDeploymentFixture fixture, ITestOutput
         var kernelId = await _deployment.StartKernelAsync("bob");
         await using var kernel = await KernelChannelClient.ConnectAsync(ServerOf("bob"), kernelId, _deployment.Users["bob"].Token, KernelChannelClient.V1, CancellationToken.None);
         await kernel.CollectUntilDoneAsync(await kernel.SendExecuteRequestAsync("x = 1", CancellationToken.None), CellTimeout);
-        return kernelId;
+
+        // A cell with no GPU evidence goes on without waiting for the broker, which learns of it (and so of the
+        // kernel) from the gateway's next batch of reports, a moment later.
+        using var bob = _deployment.GatewayClientFor("bob");
+        var deadline = TimeProvider.System.GetTimestamp() + (10 * System.Diagnostics.Stopwatch.Frequency);
+        while (true)
+        {
+            using var known = await bob.GetAsync($"attach/api/v1/kernels/{kernelId}");
+            if (known.IsSuccessStatusCode)
+            {
+                return kernelId;
+            }
+
+            Assert.True(TimeProvider.System.GetTimestamp() < deadline, $"the broker did not learn of bob's kernel within 10 s ({known.StatusCode})");
+            await Task.Delay(50);
+        }
     }
 
     private async Task<IReadOnlyList<string>> LeasedKernelsAsync()

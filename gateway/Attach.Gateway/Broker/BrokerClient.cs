@@ -12,7 +12,7 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
     /// <summary>For the per-cell decision: one attempt, bounded by the attach timeout (the broker answers once the slice is bound).</summary>
     public const string ExecutePipeline = "broker-execute";
 
-    /// <summary>For busy/idle reports: short timeouts, retried with jitter.</summary>
+    /// <summary>For the batched reports (<see cref="ActivityReporter"/>): short timeouts, retried with jitter.</summary>
     public const string ReportPipeline = "broker-report";
 
     /// <summary>A progress line is a few hundred bytes; a longer one means the answer is not what the gateway expects.</summary>
@@ -86,11 +86,22 @@ internal sealed class BrokerClient(IHttpClientFactory clients) : Channels.IExecu
         response.EnsureSuccessStatusCode();
     }
 
-    public async Task ReportActivityAsync(string kernelId, string user, KernelActivityReport report, CancellationToken cancellationToken)
+    /// <summary>The broker's detection rules (<see cref="ExecutionRuleSet"/>), through the per-cell client.</summary>
+    public async Task<ExecutionRuleSet> GetRulesAsync(CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, $"api/v1/kernels/{Uri.EscapeDataString(kernelId)}/activity")
+        using var message = new HttpRequestMessage(HttpMethod.Get, "api/v1/detection/rules");
+        using var response = await clients.CreateClient(ExecutePipeline).SendAsync(message, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<ExecutionRuleSet>(JsonSerializerOptions.Web, cancellationToken)
+            ?? throw new JsonException("the broker answered the rules with an empty body");
+    }
+
+    /// <summary>Sends one user's observations, oldest first (<see cref="ActivityReporter"/>).</summary>
+    public async Task ReportAsync(string user, KernelReportBatch batch, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "api/v1/kernels/reports")
         {
-            Content = JsonContent.Create(report),
+            Content = JsonContent.Create(batch),
         };
         message.Headers.Add(AttachHeaders.User, user);
         using var response = await clients.CreateClient(ReportPipeline).SendAsync(message, cancellationToken);

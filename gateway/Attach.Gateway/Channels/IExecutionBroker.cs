@@ -16,4 +16,10 @@ internal interface IExecutionBroker
         ExecutionRequest request,
         Func<ExecutionProgress, CancellationToken, ValueTask> onProgress,
         CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when the cell may go to the kernel without waiting for <see cref="ExecuteAsync"/>: it shows no GPU
+    /// evidence at all by the broker's own rules, and the broker has been told of it in the background.
+    /// </summary>
+    bool TryForwardAtOnce(string kernelId, string user, ExecutionRequest request) => false;
 }

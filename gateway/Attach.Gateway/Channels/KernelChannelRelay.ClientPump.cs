@@ -1,3 +1,4 @@
+using Attach.Contracts.Kernels;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Attach.Gateway.Channels.Protocol;
@@ -186,7 +187,8 @@ internal sealed partial class KernelChannelRelay
                 return GateOutcome.Interrupted;
             }
 
-            if (message.Summary.Code is { Length: > 0 } code)
+            if (message.Summary.Code is { Length: > 0 } code
+                && !broker.TryForwardAtOnce(connection.KernelId, connection.User, new ExecutionRequest(message.Summary.MsgId, code)))
             {
                 var gate = await GateExecutionAsync(connection, message, code, cancellationToken);
                 if (gate is GateOutcome.Answered or GateOutcome.ClientGone)

@@ -12,7 +12,8 @@ namespace Attach.Gateway.Channels;
 /// <summary>
 /// Terminates a browser's kernel-channel WebSocket and relays it to the Jupyter Server, byte for byte,
 /// negotiating upstream whatever subprotocol the client offered. Each <c>execute_request</c> is shown to
-/// the broker first; a cell that needs a GPU is held (and every message behind it keeps its order) until
+/// the broker first (one that shows no GPU evidence at all by the broker's rules goes on at once, and the broker
+/// is told of it in the background); a cell that needs a GPU is held (and every message behind it keeps its order) until
 /// its slice is bound. The client is still read while a cell is held, so an <c>interrupt_request</c> can
 /// abandon the hold. Busy/idle from iopub goes to the broker for the idle policy.
 /// </summary>

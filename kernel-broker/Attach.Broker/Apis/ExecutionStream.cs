@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
 using Attach.Broker.Kernels;
@@ -11,8 +12,10 @@ namespace Attach.Broker.Apis;
 /// The streamed answer to an execution request (<see cref="AttachMediaTypes.NdJson"/>): a Progress line when the
 /// kernel is queued and whenever its place changes, a Progress line when the slice is being bound, then the Decision
 /// line; each line flushed at once. A client that goes away while the kernel is queued takes it out of the queue.
+/// Only for GPU cells that can wait: a decision made at once (CPU only, a slice request that cannot be read) is one
+/// plain JSON answer.
 /// </summary>
-internal sealed class ExecutionStream(KernelStateMachine kernel, SliceRequest slice, string rule, ILogger logger, ExecutionDecision? decided = null) : IResult
+internal sealed class ExecutionStream(KernelStateMachine kernel, SliceRequest slice, string rule, ILogger logger) : IResult
 {
     public async Task ExecuteAsync(HttpContext httpContext)
     {
@@ -22,13 +25,6 @@ internal sealed class ExecutionStream(KernelStateMachine kernel, SliceRequest sl
         httpContext.Response.StatusCode = StatusCodes.Status200OK;
         httpContext.Response.ContentType = AttachMediaTypes.NdJson;
         httpContext.Response.Headers.CacheControl = "no-cache";
-        if (decided is not null)
-        {
-            // Nothing to wait for (CPU-only, or a slice request that cannot be read): the decision is the only line.
-            await WriteAsync(httpContext, new ExecutionUpdate(null, decided), json, aborted);
-            return;
-        }
-
         var changes = Channel.CreateUnbounded<KernelProgress>(new UnboundedChannelOptions { SingleReader = true });
         using var watch = kernel.Watch(progress => changes.Writer.TryWrite(progress));
         var attach = kernel.EnsureAttachedAsync(slice, rule, CancellationToken.None);
@@ -107,9 +103,14 @@ internal sealed class ExecutionStream(KernelStateMachine kernel, SliceRequest sl
 
     private static async Task WriteAsync(HttpContext httpContext, ExecutionUpdate update, JsonSerializerOptions json, CancellationToken cancellationToken)
     {
-        var line = JsonSerializer.SerializeToUtf8Bytes(update, json);
-        await httpContext.Response.Body.WriteAsync(line, cancellationToken);
-        await httpContext.Response.Body.WriteAsync("\n"u8.ToArray(), cancellationToken);
-        await httpContext.Response.Body.FlushAsync(cancellationToken);
+        // The line and its newline in one write: one chunk on the wire, not two.
+        var writer = httpContext.Response.BodyWriter;
+        using (var json8 = new Utf8JsonWriter(writer))
+        {
+            JsonSerializer.Serialize(json8, update, json);
+        }
+
+        writer.Write("\n"u8);
+        await writer.FlushAsync(cancellationToken);
     }
 }

@@ -20,6 +20,8 @@ internal static class KernelsApi
         api.MapGet("/{kernelId}", Get);
         api.MapPut("/{kernelId}", Register);
         api.MapPost("/{kernelId}/executions", Execute);
+        api.MapPost("/reports", Reports);
+        app.MapGet("/api/v1/detection/rules", Rules).WithTags("Kernels");
         api.MapPost("/{kernelId}/activity", Activity);
         api.MapPost("/{kernelId}/release", Release);
         api.MapPost("/{kernelId}/runtime-attach", RuntimeAttach);
@@ -107,21 +109,20 @@ internal static class KernelsApi
         }
 
         Log.Classified(logger, kernelId, request.MsgId, detection.NeedsGpu ? "GPU work" : "CPU only", detection.Rule);
-        var streaming = WantsStream(httpContext);
         if (!detection.NeedsGpu)
         {
-            var cpu = new ExecutionDecision(false, detection.Rule, kernel.Status.Attachment, false, null);
-            return streaming ? new ExecutionStream(kernel, default, detection.Rule, logger, cpu) : TypedResults.Ok(cpu);
+            // Nothing to wait for, so nothing to stream: one plain JSON answer (the gateway accepts application/json
+            // too), which it reads whole, instead of a stream it must read to its end for the connection's sake.
+            return TypedResults.Ok(new ExecutionDecision(false, detection.Rule, kernel.Status.Attachment, false, null));
         }
 
         var (slice, error) = SliceChoice.For(directive, kernel.Preference, options.Value, scheduling.Value);
         if (error is not null)
         {
-            var refused = new ExecutionDecision(true, detection.Rule, null, false, error);
-            return streaming ? new ExecutionStream(kernel, slice, detection.Rule, logger, refused) : TypedResults.Ok(refused);
+            return TypedResults.Ok(new ExecutionDecision(true, detection.Rule, null, false, error));
         }
 
-        if (streaming)
+        if (WantsStream(httpContext))
         {
             return new ExecutionStream(kernel, slice, detection.Rule, logger);
         }
@@ -144,6 +145,83 @@ internal static class KernelsApi
 
         return TypedResults.Ok(new ExecutionDecision(true, detection.Rule, outcome.Attachment, outcome.NewlyAttached, outcome.Error));
     }
+
+    /// <summary>
+    /// What the gateway saw on the caller's kernel channels, in order (<see cref="KernelReportBatch"/>): busy/idle
+    /// goes to each kernel's idle policy as <see cref="Activity"/> does, and each cell the gateway sent on without
+    /// waiting (its copy of <see cref="Rules"/> showed no GPU evidence) is classified again here, so the kernel is
+    /// known and counted like any other. Nothing is attached from a report: if the broker's rules changed since the
+    /// gateway fetched them and now say GPU, that is logged, and the process shim's signal attaches the cell when it
+    /// reaches CUDA. The batch is checked whole before any of it is applied.
+    /// </summary>
+    internal static Results<NoContent, ProblemHttpResult, ValidationProblem> Reports(
+        KernelReportBatch batch,
+        KernelRegistry kernels,
+        GpuWorkDetector detector,
+        ClaimsPrincipal user,
+        ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        if (batch?.Reports is not { Count: > 0 and <= KernelReportBatch.MaxReports } reports)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["reports"] = [$"send between 1 and {KernelReportBatch.MaxReports} reports, oldest first"],
+            });
+        }
+
+        for (var i = 0; i < reports.Count; i++)
+        {
+            var report = reports[i];
+            if (report is null || !KernelIds.IsValid(report.KernelId))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [$"reports[{i}].kernelId"] = ["use the id Jupyter gave the kernel"] });
+            }
+
+            var valid = (report.Activity, report.Forwarded) switch
+            {
+                ({ } activity, null) => Enum.IsDefined(activity.Activity),
+                (null, { } forwarded) => !string.IsNullOrEmpty(forwarded.MsgId) && forwarded.Code is not null,
+                _ => false,
+            };
+            if (!valid)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+                {
+                    [$"reports[{i}]"] = ["give either \"activity\": {\"activity\": \"Busy\" or \"Idle\"} or \"forwarded\": {\"msgId\", \"code\"}"],
+                });
+            }
+        }
+
+        var logger = loggerFactory.CreateLogger(typeof(KernelsApi));
+        var owner = UserOf(user);
+        foreach (var report in reports)
+        {
+            if (kernels.GetOrAdd(report.KernelId, owner) is not { } kernel)
+            {
+                // Someone else's kernel: nothing of this report applies to it.
+                continue;
+            }
+
+            if (report.Activity is { } activity)
+            {
+                kernel.ReportActivity(activity.Activity);
+            }
+            else if (report.Forwarded is { } forwarded
+                && (detector.Classify(forwarded.Code) is { NeedsGpu: true } detection ? detection.Rule : SliceDirective.Find(forwarded.Code) is not null ? "attach-directive" : null) is { } rule)
+            {
+                Log.ForwardedGpuCell(logger, report.KernelId, forwarded.MsgId, rule);
+            }
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>The detection rules, for the gateway to forward cells with no GPU evidence at all without asking (<see cref="ExecutionRuleSet"/>).</summary>
+    internal static Ok<ExecutionRuleSet> Rules(IOptions<DetectionOptions> detection) =>
+        TypedResults.Ok(new ExecutionRuleSet(
+            [.. detection.Value.Rules.Select(r => new ExecutionRule(r.Name, r.Pattern))],
+            SliceDirective.LinePattern));
 
     /// <summary>
     /// Sets the slice the kernel's next attach asks for (the notebook's slice selector): a profile or a size; both

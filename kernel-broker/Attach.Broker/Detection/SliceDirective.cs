@@ -85,7 +85,10 @@ internal sealed partial record SliceDirective(string? Profile, long? MemoryMiB, 
         return mib is >= 1 and <= 64L * 1024 * 1024 ? (long)Math.Ceiling(mib) : null;
     }
 
-    [GeneratedRegex(@"^[ \t]*(?:%attach[ \t]+gpu\b(?<args>[^\r\n]*)|#[ \t]*attach[ \t]*:(?<args>[^\r\n]*))", RegexOptions.Multiline | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 250)]
+    /// <summary>A directive line (multiline, ignoring case); published to the gateway with the detection rules.</summary>
+    internal const string LinePattern = @"^[ \t]*(?:%attach[ \t]+gpu\b(?<args>[^\r\n]*)|#[ \t]*attach[ \t]*:(?<args>[^\r\n]*))";
+
+    [GeneratedRegex(LinePattern, RegexOptions.Multiline | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 250)]
     private static partial Regex DirectiveLine();
 
     [GeneratedRegex(@"^(?<n>\d+(?:\.\d+)?)(?<u>|m|mb|mib|g|gb|gib|t|tb|tib)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, matchTimeoutMilliseconds: 250)]

@@ -395,6 +395,88 @@ public sealed class KernelsApiTests : IAsyncLifetime
         return await client.PostAsync(path, content);
     }
 
+    [Fact]
+    public async Task Reports_AForwardedCpuCell_RecordsTheKernelForItsUser_AndBindsNothing()
+    {
+        using var alice = _app.CreateClient("alice");
+        using var bob = _app.CreateClient("bob");
+
+        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/reports", new KernelReportBatch(
+            [new KernelReport("k-fwd", null, new ExecutionRequest("m-1", "x = 1")), new KernelReport("k-fwd", new KernelActivityReport(KernelActivity.Busy, "m-1"), null)]));
+        var mine = await alice.GetFromJsonAsync<KernelStatus[]>("/api/v1/kernels");
+        using var theirs = await bob.GetAsync("/api/v1/kernels/k-fwd");
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Contains(mine!, k => k.KernelId == "k-fwd");
+        Assert.Equal(HttpStatusCode.NotFound, theirs.StatusCode);
+        Assert.Empty(_app.Binder.Binds);
+    }
+
+    [Fact]
+    public async Task Reports_AForwardedCellTheBrokersRulesMarkAsGpuWork_AttachesNothing()
+    {
+        using var alice = _app.CreateClient("alice");
+
+        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/reports", new KernelReportBatch([new KernelReport("k-fwd", null, new ExecutionRequest("m-1", GpuCell))]));
+        var status = await alice.GetFromJsonAsync<KernelStatus>("/api/v1/kernels/k-fwd");
+
+        Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        Assert.Equal(KernelState.Detached, status!.State);
+        Assert.Empty(_app.Binder.Binds);
+    }
+
+    [Fact]
+    public async Task Reports_ABatchWithOneBadReport_IsAProblem_AndAppliesNothing()
+    {
+        using var alice = _app.CreateClient("alice");
+
+        using var response = await alice.PostAsJsonAsync("/api/v1/kernels/reports", new KernelReportBatch(
+            [new KernelReport("k-good", null, new ExecutionRequest("m-1", "x = 1")), new KernelReport("k-bad", null, null)]));
+        var mine = await alice.GetFromJsonAsync<KernelStatus[]>("/api/v1/kernels");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        Assert.DoesNotContain(mine!, k => k.KernelId == "k-good");
+    }
+
+    [Fact]
+    public async Task Rules_WithoutTheInternalKey_Is401()
+    {
+        using var client = _app.CreateClient(user: "alice", key: null);
+
+        using var response = await client.GetAsync("/api/v1/detection/rules");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    /// <summary>
+    /// The contract the gateway relies on to forward a cell without asking: on code with no comment and no string, the
+    /// published rules and directive, matched as published, agree with the broker's own decision.
+    /// </summary>
+    [Theory]
+    [InlineData("x = 1")]
+    [InlineData("model = Net().cuda()")]
+    [InlineData("import cupy as cp")]
+    [InlineData("y = torch.cuda.memory_allocated()")]
+    [InlineData("ok = torch.cuda.is_available()")]
+    [InlineData("%attach gpu mem=20G\nx = 1")]
+    [InlineData("%gpu")]
+    [InlineData("!nvidia-smi")]
+    [InlineData("df = pd.read_csv(path)\ndf.describe()")]
+    public async Task Rules_MatchedOnCodeWithoutCommentsOrStrings_AgreeWithTheBrokersDecision(string code)
+    {
+        using var client = _app.CreateClient("alice");
+
+        var rules = await client.GetFromJsonAsync<ExecutionRuleSet>("/api/v1/detection/rules");
+        var decision = await ExecuteAsync(client, "k-rules", code);
+
+        var options = System.Text.RegularExpressions.RegexOptions.Multiline | System.Text.RegularExpressions.RegexOptions.CultureInvariant;
+        var matched = rules!.Rules.Any(r => System.Text.RegularExpressions.Regex.IsMatch(code, r.Pattern, options))
+            || System.Text.RegularExpressions.Regex.IsMatch(code, rules.DirectivePattern, options | System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        Assert.NotEmpty(rules.Rules);
+        Assert.Equal(decision.NeedsGpu, matched);
+    }
+
     private static async Task<ExecutionDecision> ExecuteAsync(HttpClient client, string kernelId, string code)
     {
         using var response = await client.PostAsJsonAsync($"/api/v1/kernels/{kernelId}/executions", new ExecutionRequest($"msg-{Guid.NewGuid():N}", code));

@@ -86,15 +86,16 @@ public sealed class QueueApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task StreamedExecution_CpuCell_IsOneDecisionLine()
+    public async Task StreamedExecution_CpuCell_IsOnePlainJsonDecision_NotAStream()
     {
         using var alice = _app.CreateClient("alice");
 
         using var response = await StreamAsync(alice, "kernel-a", "print(1)");
-        var body = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-        var only = JsonSerializer.Deserialize<ExecutionUpdate>(Assert.Single(body), Json)!;
-        Assert.False(only.Decision!.NeedsGpu);
+        // Nothing to wait for: the decision comes whole, as the client's second choice of media type.
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        var decision = JsonSerializer.Deserialize<ExecutionDecision>(await response.Content.ReadAsStringAsync(), Json)!;
+        Assert.False(decision.NeedsGpu);
     }
 
     [Fact]

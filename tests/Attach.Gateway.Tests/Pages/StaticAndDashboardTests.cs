@@ -88,8 +88,8 @@ public sealed class StaticAndDashboardTests
         // No /api/v1/usage on this broker: said so, not invented.
         Assert.False(summary.GetProperty("usage").GetProperty("available").GetBoolean());
         Assert.False(summary.GetProperty("allKernels").GetProperty("available").GetBoolean());
-        // (The gateway's connection warmer also reads /api/v1/pool, as itself; the dashboard's reads are the user's.)
-        Assert.All(gateway.Received.Where(r => r.Path.StartsWith("/api/v1/", StringComparison.Ordinal) && r.Path != "/api/v1/pool"),
+        // (The gateway's connection warmer also reads /api/v1/pool, and the kernel channel the detection rules, as itself; the dashboard's reads are the user's.)
+        Assert.All(gateway.Received.Where(r => r.Path.StartsWith("/api/v1/", StringComparison.Ordinal) && r.Path is not "/api/v1/pool" and not "/api/v1/detection/rules"),
             r => Assert.Equal(PagesGateway.User, r.Headers[AttachHeaders.User].ToString()));
         Assert.Contains(gateway.Received, r => r.Path == "/api/v1/pool" && r.Headers[AttachHeaders.User] == PagesGateway.User);
         Assert.DoesNotContain(gateway.Received, r => r.Path.StartsWith("/api/v1/queue", StringComparison.Ordinal));
