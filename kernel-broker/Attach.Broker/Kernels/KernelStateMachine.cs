@@ -48,6 +48,8 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private SlicePreference? _preference;
     private readonly List<Action<KernelProgress>> _watchers = [];
     private bool _binding;
+    private int? _pid;
+    private SuspendedProcess? _suspension;
 
     public KernelStateMachine(
         string kernelId,
@@ -71,6 +73,53 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     }
 
     public string KernelId { get; }
+
+    /// <summary>The process suspended to host memory, while Suspended or Resuming; null otherwise.</summary>
+    public SuspendedProcess? Suspension
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _suspension;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records the process that uses the kernel's GPU (the shim's <c>cuInit</c> names it), so an idle suspend can tell
+    /// the agent which process to copy to host memory when the agent does not know it yet.
+    /// </summary>
+    public void ReportProcess(int pid)
+    {
+        lock (_lock)
+        {
+            _pid = pid;
+        }
+    }
+
+    /// <summary>
+    /// Puts a kernel the broker had suspended before it restarted back in Suspended (from the store): no GPU is held,
+    /// and the next GPU cell resumes it. False when the kernel is not Detached (it got a slice since).
+    /// </summary>
+    public bool TryRestoreSuspended(SuspendedProcess suspension)
+    {
+        ArgumentNullException.ThrowIfNull(suspension);
+        lock (_lock)
+        {
+            if (_disposed || _state != KernelState.Detached)
+            {
+                return false;
+            }
+
+            _suspension = suspension;
+            _pid = suspension.Pid;
+            _lastNodeId = suspension.NodeId;
+            _lastGpuIndex = suspension.GpuIndex;
+            TransitionTo_NeedsLock(KernelState.Suspended, $"restored after a broker restart: {SuspendedText(suspension)}");
+            return true;
+        }
+    }
 
     public string Owner { get; }
 
@@ -193,10 +242,25 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                         return new AttachOutcome(_attachment, NewlyAttached: false, Error: null);
                     case KernelState.Attaching:
                     case KernelState.Queued:
+                    case KernelState.Resuming:
                         attaching = _attaching!;
                         break;
                     case KernelState.Releasing:
+                    case KernelState.Suspending:
                         releasing = _releasing!;
+                        break;
+                    case KernelState.Suspended:
+                        var suspended = _suspension!;
+                        TransitionTo_NeedsLock(
+                            KernelState.Resuming,
+                            $"GPU work detected (rule {rule}): resuming from host memory, asking for a slice on node {suspended.NodeId} (GPU {suspended.GpuIndex} preferred)");
+                        // The process and its host copy live on that node: only its GPUs will do, the one it left first.
+                        request = request with { NodeId = suspended.NodeId, PreferredNodeId = suspended.NodeId, PreferredGpuIndex = suspended.GpuIndex };
+                        _attachCancel = new CancellationTokenSource();
+                        _cancelReason = null;
+                        _binding = false;
+                        _attaching = attaching = AttachCoreAsync(request, _timeProvider.GetUtcNow(), _attachCancel.Token);
+                        started = true;
                         break;
                     default:
                         TransitionTo_NeedsLock(KernelState.Attaching, $"GPU work detected (rule {rule})");
@@ -319,7 +383,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         Task? attaching;
         lock (_lock)
         {
-            attaching = _state is KernelState.Attaching or KernelState.Queued ? _attaching : null;
+            attaching = _state is KernelState.Attaching or KernelState.Queued or KernelState.Resuming ? _attaching : null;
         }
 
         if (attaching is not null)
@@ -335,7 +399,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                 StartRelease_NeedsLock(reason);
             }
 
-            releasing = _state == KernelState.Releasing ? _releasing : null;
+            releasing = _state is KernelState.Releasing or KernelState.Suspending ? _releasing : null;
         }
 
         if (releasing is not null)
@@ -364,7 +428,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     {
         lock (_lock)
         {
-            if (_disposed || _state is not (KernelState.Attaching or KernelState.Queued))
+            if (_disposed || _state is not (KernelState.Attaching or KernelState.Queued or KernelState.Resuming))
             {
                 return;
             }
@@ -382,10 +446,10 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         {
             _graceTimer?.Dispose();
             _graceTimer = null;
-            if (_state == KernelState.Attaching && !_binding)
+            if (_state is KernelState.Attaching or KernelState.Resuming && !_binding)
             {
                 _binding = true;
-                TransitionTo_NeedsLock(KernelState.Attaching, $"binding GPU {gpuIndex} ({gpuName}) on node {nodeId}");
+                TransitionTo_NeedsLock(_state, $"binding GPU {gpuIndex} ({gpuName}) on node {nodeId}");
                 return;
             }
 
@@ -438,6 +502,33 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         try
         {
             var attachment = await _binder.BindAsync(KernelId, Owner, request, requestedAt, this, cancellationToken);
+            SuspendedProcess? suspension;
+            lock (_lock)
+            {
+                suspension = _suspension;
+                if (suspension is not null)
+                {
+                    TransitionTo_NeedsLock(
+                        KernelState.Resuming,
+                        $"restoring {SizeText(suspension.Bytes)} from host memory onto GPU {attachment.GpuIndex} ({attachment.GpuName}) on node {attachment.NodeId}");
+                }
+            }
+
+            var attachedReason = $"attached GPU {attachment.GpuIndex} ({attachment.GpuName}), {MemorySize.Format(attachment.SliceMemoryMiB)} slice, waited {attachment.WaitSeconds:0.###} s";
+            if (suspension is not null)
+            {
+                var (resumed, failure) = await ResumeOntoAsync(attachment, suspension);
+                if (resumed is null)
+                {
+                    return new AttachOutcome(null, NewlyAttached: false, Error: failure);
+                }
+
+                var seconds = resumed.Seconds;
+                attachedReason = string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"resumed from host memory in {seconds:0.##} s: GPU {attachment.GpuIndex} ({attachment.GpuName}), {MemorySize.Format(attachment.SliceMemoryMiB)} slice");
+            }
+
             lock (_lock)
             {
                 _graceTimer?.Dispose();
@@ -453,9 +544,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                     ArmIdleTimer_NeedsLock();
                 }
 
-                TransitionTo_NeedsLock(
-                    KernelState.Attached,
-                    $"attached GPU {attachment.GpuIndex} ({attachment.GpuName}), {MemorySize.Format(attachment.SliceMemoryMiB)} slice, waited {attachment.WaitSeconds:0.###} s");
+                TransitionTo_NeedsLock(KernelState.Attached, attachedReason);
             }
 
             Log.Attached(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, attachment.NodeId, attachment.WaitSeconds * 1000);
@@ -468,7 +557,14 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             {
                 reason = _cancelReason ?? "the request was cancelled";
                 ClearQueue_NeedsLock();
-                TransitionTo_NeedsLock(KernelState.Detached, $"left the queue: {reason}");
+                if (_suspension is { } kept)
+                {
+                    TransitionTo_NeedsLock(KernelState.Suspended, $"left the queue: {reason}; {SuspendedText(kept)}");
+                }
+                else
+                {
+                    TransitionTo_NeedsLock(KernelState.Detached, $"left the queue: {reason}");
+                }
             }
 
             Log.QueueLeft(_logger, KernelId, Owner, reason);
@@ -481,7 +577,14 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             lock (_lock)
             {
                 ClearQueue_NeedsLock();
-                TransitionTo_NeedsLock(KernelState.Failed, reason);
+                if (_suspension is { } kept)
+                {
+                    TransitionTo_NeedsLock(KernelState.Suspended, $"resuming failed: {reason}; {SuspendedText(kept)}, and the next GPU cell tries again");
+                }
+                else
+                {
+                    TransitionTo_NeedsLock(KernelState.Failed, reason);
+                }
             }
 
             Log.AttachFailed(_logger, KernelId, Owner, reason);
@@ -496,6 +599,115 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         TransitionTo_NeedsLock(KernelState.Releasing, reason);
         _releasing = ReleaseCoreAsync(attachment, reason);
     }
+
+    /// <summary>
+    /// Attached → Suspending: the agent copies the process's CUDA state to host memory, then the slice is unbound and
+    /// goes back to the pool (→ Suspended, remembering the node and GPU). When there is nothing to suspend, or the
+    /// suspend fails, the slice is released as before (→ Releasing → Detached).
+    /// </summary>
+    private void StartSuspend_NeedsLock(string reason)
+    {
+        DisarmIdleTimer_NeedsLock();
+        var attachment = _attachment!;
+        TransitionTo_NeedsLock(KernelState.Suspending, $"{reason}: suspending the process's GPU state to host memory");
+        _releasing = SuspendCoreAsync(attachment, reason, _pid);
+    }
+
+    private async Task SuspendCoreAsync(AttachmentInfo attachment, string reason, int? pid)
+    {
+        await Task.Yield();
+        SuspendResumeResult? suspended = null;
+        string? failure = null;
+        try
+        {
+            suspended = await _binder.SuspendAsync(attachment.LeaseId, pid, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            failure = ex is AttachFailedException ? ex.Message : $"internal error while suspending ({ex.GetType().Name}: {ex.Message})";
+            Log.SuspendFailed(_logger, KernelId, Owner, attachment.LeaseId, failure);
+        }
+
+        if (suspended is null)
+        {
+            lock (_lock)
+            {
+                TransitionTo_NeedsLock(
+                    KernelState.Releasing,
+                    failure is null ? $"{reason}: the process holds no GPU state, so the slice is released" : $"{reason}: {failure}, so the slice is released");
+            }
+
+            await ReleaseCoreAsync(attachment, reason);
+            return;
+        }
+
+        try
+        {
+            await _binder.UnbindAsync(attachment.LeaseId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The process no longer uses the GPU; the lease table keeps the capacity until the agent confirms the unbind.
+            Log.SuspendedUnbindFailed(_logger, KernelId, attachment.LeaseId, ex.Message);
+        }
+
+        var suspension = new SuspendedProcess(
+            attachment.NodeId, attachment.GpuIndex, attachment.GpuName, suspended.Pid, suspended.BytesMoved, attachment.SliceMemoryMiB, _timeProvider.GetUtcNow());
+        lock (_lock)
+        {
+            _attachment = null;
+            _suspension = suspension;
+            _pid = suspended.Pid;
+            TransitionTo_NeedsLock(KernelState.Suspended, $"released: {reason}; {SuspendedText(suspension)}");
+        }
+    }
+
+    /// <summary>
+    /// Restores the suspended process onto the newly bound slice and returns what the agent did; when that fails the
+    /// slice is unbound again, the kernel goes back to Suspended, and the reason is returned instead.
+    /// </summary>
+    private async Task<(SuspendResumeResult? Resumed, string? Failure)> ResumeOntoAsync(AttachmentInfo attachment, SuspendedProcess suspension)
+    {
+        try
+        {
+            var resumed = await _binder.ResumeAsync(attachment.LeaseId, suspension.Pid, attachment.GpuIndex, CancellationToken.None);
+            lock (_lock)
+            {
+                _suspension = null;
+            }
+
+            return (resumed, null);
+        }
+        catch (Exception ex)
+        {
+            var reason = ex is AttachFailedException ? ex.Message : $"internal error while resuming ({ex.GetType().Name}: {ex.Message})";
+            Log.ResumeFailed(_logger, KernelId, Owner, reason);
+            try
+            {
+                await _binder.UnbindAsync(attachment.LeaseId, CancellationToken.None);
+            }
+            catch (Exception unbind)
+            {
+                Log.ReleaseFailed(_logger, KernelId, attachment.LeaseId, unbind.Message);
+            }
+
+            lock (_lock)
+            {
+                _lastNodeId = suspension.NodeId;
+                _lastGpuIndex = suspension.GpuIndex;
+                TransitionTo_NeedsLock(KernelState.Suspended, $"resuming failed: {reason}; {SuspendedText(suspension)}, and the next GPU cell tries again");
+            }
+
+            return (null, $"the kernel's GPU state could not be restored from host memory: {reason}");
+        }
+    }
+
+    /// <summary>E.g. "3.2 GiB kept in host memory (suspended from GPU 1, A100 80GB, on node-a)".</summary>
+    internal static string SuspendedText(SuspendedProcess suspension) =>
+        $"{SizeText(suspension.Bytes)} kept in host memory (suspended from GPU {suspension.GpuIndex}, {suspension.GpuName}, on {suspension.NodeId}); the next GPU cell resumes it";
+
+    private static string SizeText(long? bytes) =>
+        bytes is { } b ? string.Create(CultureInfo.InvariantCulture, $"{b / (1024.0 * 1024 * 1024):0.0#} GiB") : "its GPU memory";
 
     private async Task ReleaseCoreAsync(AttachmentInfo attachment, string reason)
     {
@@ -570,7 +782,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                 return;
             }
 
-            StartRelease_NeedsLock($"idle for {(_timeProvider.GetUtcNow() - _idleSince).TotalSeconds:0.#} s");
+            StartSuspend_NeedsLock($"idle for {(_timeProvider.GetUtcNow() - _idleSince).TotalSeconds:0.#} s");
         }
     }
 
@@ -604,7 +816,8 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private KernelStatus Snapshot_NeedsLock() =>
         new(KernelId, Owner, _state, _busy, _attachment, _since, _state == KernelState.Attached ? _releaseAt : null, _reason,
             _state == KernelState.Queued ? _queuePosition : null,
-            _state == KernelState.Queued ? _etaSeconds : null);
+            _state == KernelState.Queued ? _etaSeconds : null,
+            _state is KernelState.Suspended or KernelState.Resuming ? _suspension?.Bytes : null);
 
     /// <summary>How many requests wait in the pool's queue, as last reported to this kernel, when it is queued.</summary>
     public int? QueueLength
