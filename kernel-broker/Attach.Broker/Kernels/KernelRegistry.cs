@@ -46,6 +46,15 @@ internal sealed class KernelRegistry : IDisposable
         {
             _kernels[kernel.KernelId] = Create(kernel.KernelId, kernel.Owner);
         }
+
+        // Kernels suspended to host memory before a restart stay Suspended: their next GPU cell resumes them.
+        foreach (var suspended in _store.LoadSuspensions())
+        {
+            if (_kernels.TryGetValue(suspended.KernelId, out var kernel))
+            {
+                kernel.TryRestoreSuspended(suspended.Process);
+            }
+        }
     }
 
     /// <summary>The kernel's state machine, created for <paramref name="user"/> on first use; null when another user owns it.</summary>
@@ -124,6 +133,7 @@ internal sealed class KernelRegistry : IDisposable
             if (removed)
             {
                 _store.RemoveKernel(kernelId);
+                _store.SetSuspension(kernelId, null);
             }
         }
 
@@ -166,7 +176,7 @@ internal sealed class KernelRegistry : IDisposable
     }
 
     private KernelStateMachine Create(string kernelId, string owner) =>
-        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger, _idlePolicy);
+        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger, _idlePolicy, _store.SetSuspension);
 
     /// <summary>Services (the internal key without a user) see everything; users see their own kernels.</summary>
     internal static bool CanSee(KernelStateMachine kernel, string user) =>

@@ -50,6 +50,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private bool _binding;
     private int? _pid;
     private SuspendedProcess? _suspension;
+    private readonly Action<string, SuspendedProcess?>? _persistSuspension;
 
     public KernelStateMachine(
         string kernelId,
@@ -59,8 +60,10 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         TimeProvider timeProvider,
         TimeSpan idleTimeout,
         ILogger logger,
-        IdlePolicy? idlePolicy = null)
+        IdlePolicy? idlePolicy = null,
+        Action<string, SuspendedProcess?>? persistSuspension = null)
     {
+        _persistSuspension = persistSuspension;
         KernelId = kernelId;
         Owner = owner;
         _binder = binder;
@@ -656,6 +659,8 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         lock (_lock)
         {
             _attachment = null;
+            // Durable before visible: a restart keeps the kernel Suspended (the store's suspended_kernels).
+            _persistSuspension?.Invoke(KernelId, suspension);
             _suspension = suspension;
             _pid = suspended.Pid;
             TransitionTo_NeedsLock(KernelState.Suspended, $"released: {reason}; {SuspendedText(suspension)}");
@@ -673,6 +678,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             var resumed = await _binder.ResumeAsync(attachment.LeaseId, suspension.Pid, attachment.GpuIndex, CancellationToken.None);
             lock (_lock)
             {
+                _persistSuspension?.Invoke(KernelId, null);
                 _suspension = null;
             }
 

@@ -44,6 +44,21 @@ internal static class StoreMigrations
             owner TEXT NOT NULL
         );
         """,
+
+        // 4 (after 2, broker leadership, and 3, slice preferences, on main): the kernels the broker suspended to host
+        // memory, so a restarted broker keeps them Suspended and resumes them where their process lives.
+        d => $"""
+        CREATE TABLE suspended_kernels (
+            kernel_id TEXT NOT NULL PRIMARY KEY,
+            node_id TEXT NOT NULL,
+            gpu_index INTEGER NOT NULL,
+            gpu_name TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            bytes {d.BigInt},
+            slice_memory_mib {d.BigInt} NOT NULL,
+            suspended_at TEXT NOT NULL
+        );
+        """,
     ];
 
     /// <summary>The version this broker writes.</summary>
