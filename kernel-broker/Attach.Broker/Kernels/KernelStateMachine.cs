@@ -51,6 +51,14 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private int? _pid;
     private SuspendedProcess? _suspension;
     private readonly Action<string, SuspendedProcess?>? _persistSuspension;
+    private SliceRequest? _lastRequest;
+    private bool _requeueAfterSuspend;
+
+    /// <summary>
+    /// Called (off the machine's lock) when an interactive request of this kernel starts waiting in the queue, so the
+    /// registry can preempt batch work for it (<c>Broker:Scheduling:Preemption</c>).
+    /// </summary>
+    internal Action<KernelStateMachine>? InteractiveQueued { get; init; }
 
     public KernelStateMachine(
         string kernelId,
@@ -344,6 +352,27 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         return true;
     }
 
+    /// <summary>
+    /// Suspends the kernel's slice <paramref name="leaseId"/> for an interactive request that waits (preemption of
+    /// batch work): Attached → Suspending → Suspended as on idle, or released when there is nothing to suspend; then the
+    /// kernel asks again at once with its last request, so it waits in the queue as batch work and resumes when capacity
+    /// returns. False when the kernel no longer holds that lease attached.
+    /// </summary>
+    public bool Preempt(string leaseId, string reason)
+    {
+        lock (_lock)
+        {
+            if (_disposed || _state != KernelState.Attached || _attachment?.LeaseId != leaseId)
+            {
+                return false;
+            }
+
+            _requeueAfterSuspend = true;
+            StartSuspend_NeedsLock(reason);
+            return true;
+        }
+    }
+
     /// <summary>Records busy/idle from the kernel's iopub <c>status</c> for an <c>execute_request</c>.</summary>
     public void ReportActivity(KernelActivity activity)
     {
@@ -436,10 +465,18 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                 return;
             }
 
+            var first = _state != KernelState.Queued;
             _queuePosition = standing.Position;
             _queueLength = standing.QueueLength;
             _etaSeconds = standing.EtaSeconds;
             TransitionTo_NeedsLock(KernelState.Queued, QueueMessage(standing.Position, standing.QueueLength, standing.EtaSeconds));
+            if (!first || InteractiveQueued is not { } preempt || _lastRequest?.Priority != PriorityClass.Interactive)
+            {
+                return;
+            }
+
+            // Off this lock and this thread: preempting takes other kernels' locks and the lease table's.
+            _ = Task.Run(() => preempt(this));
         }
     }
 
@@ -500,6 +537,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
 
     private async Task<AttachOutcome> AttachCoreAsync(SliceRequest request, DateTimeOffset requestedAt, CancellationToken cancellationToken)
     {
+        _lastRequest = request;
         // Leave the caller's lock before binding.
         await Task.Yield();
         try
@@ -617,6 +655,23 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     }
 
     private async Task SuspendCoreAsync(AttachmentInfo attachment, string reason, int? pid)
+    {
+        await SuspendOrReleaseAsync(attachment, reason, pid);
+        SliceRequest? requeue;
+        lock (_lock)
+        {
+            requeue = _requeueAfterSuspend && !_disposed ? _lastRequest : null;
+            _requeueAfterSuspend = false;
+        }
+
+        if (requeue is { } request)
+        {
+            // Preempted: back in the queue with the same request (batch), resumed when a slice frees.
+            _ = EnsureAttachedAsync(request, "re-queued after preemption", CancellationToken.None);
+        }
+    }
+
+    private async Task SuspendOrReleaseAsync(AttachmentInfo attachment, string reason, int? pid)
     {
         await Task.Yield();
         SuspendResumeResult? suspended = null;

@@ -20,4 +20,7 @@ internal static partial class Log
 
     [LoggerMessage(1655, LogLevel.Warning, "Kernel {KernelId}: suspended, but lease {LeaseId} could not be unbound ({Reason}); its capacity stays reserved until the agent confirms")]
     public static partial void SuspendedUnbindFailed(ILogger logger, string kernelId, string leaseId, string reason);
+
+    [LoggerMessage(1656, LogLevel.Information, "Batch kernel {KernelId}: lease {LeaseId} on node {NodeId}, GPU {GpuIndex}, is suspended for the interactive request of kernel {WaiterKernelId}; it waits in the queue to resume")]
+    public static partial void BatchPreempted(ILogger logger, string kernelId, string leaseId, string waiterKernelId, string nodeId, int gpuIndex);
 }
