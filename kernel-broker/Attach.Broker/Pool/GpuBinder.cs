@@ -94,6 +94,12 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
         try
         {
             var result = await agents.SuspendAsync(lease.AgentUrl, leaseId, new SuspendRequest(pid), cancellationToken);
+            if (result.Pid <= 0 || result.Operation != SuspendOperation.Suspend || result.Gpu is null)
+            {
+                // Not a suspend result (an agent too old to know the route answered something else): resuming it could not work.
+                throw new AttachFailedException($"the agent at {lease.AgentUrl} did not answer the suspend with a suspend result; is it older than the broker?");
+            }
+
             Log.LeaseSuspended(logger, lease.KernelId, leaseId, lease.NodeId, lease.Gpu.Index, result.Pid, result.BytesMoved, result.Seconds);
             return result;
         }
