@@ -93,6 +93,12 @@ internal sealed class ExecutionStream(KernelStateMachine kernel, SliceRequest sl
 
             last = (KernelState.Attaching, null, null);
         }
+        else if (status.State == KernelState.Resuming || (status.State == KernelState.Attached && last.State == KernelState.Resuming))
+        {
+            // A suspended kernel: each step of its resume, then "resumed from host memory in X s".
+            progress = new ExecutionProgress(ExecutionPhase.Resuming, null, null, null, status.Reason);
+            last = (status.State, null, null);
+        }
         else if (status.State != KernelState.Attaching)
         {
             last = (status.State, null, null);

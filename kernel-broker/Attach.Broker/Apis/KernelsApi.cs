@@ -358,6 +358,7 @@ internal static class KernelsApi
 
         var logger = loggerFactory.CreateLogger(typeof(KernelsApi));
         Log.RuntimeAttachRequested(logger, kernelId, request.NodeId, request.Pid, request.Uid);
+        kernel.ReportProcess(request.Pid);
         var group = scheduling.Value.GidGroups.TryGetValue(request.Gid.ToString(System.Globalization.CultureInfo.InvariantCulture), out var g) ? g : null;
         var (slice, error) = SliceChoice.For(null, request.MemoryMiB is null ? kernel.Preference : null, options.Value, scheduling.Value, request.NodeId, group);
         if (error is not null)

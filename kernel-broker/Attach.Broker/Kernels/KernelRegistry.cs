@@ -25,6 +25,8 @@ internal sealed class KernelRegistry : IDisposable
     private readonly ILeaseStore _store;
     private readonly ILogger _logger;
     private readonly IdlePolicy _idlePolicy;
+    private readonly LeaseTable? _leases;
+    private readonly PreemptionOptions _preemption;
 
     public KernelRegistry(
         IGpuBinder binder,
@@ -33,8 +35,11 @@ internal sealed class KernelRegistry : IDisposable
         IOptions<BrokerOptions> options,
         ILoggerFactory loggerFactory,
         ILeaseStore? store = null,
-        IOptions<SchedulingOptions>? scheduling = null)
+        IOptions<SchedulingOptions>? scheduling = null,
+        LeaseTable? leases = null)
     {
+        _leases = leases;
+        _preemption = scheduling?.Value.Preemption ?? new PreemptionOptions();
         _binder = binder;
         _events = events;
         _timeProvider = timeProvider;
@@ -45,6 +50,15 @@ internal sealed class KernelRegistry : IDisposable
         foreach (var kernel in _store.Load().Kernels)
         {
             _kernels[kernel.KernelId] = Create(kernel.KernelId, kernel.Owner);
+        }
+
+        // Kernels suspended to host memory before a restart stay Suspended: their next GPU cell resumes them.
+        foreach (var suspended in _store.LoadSuspensions())
+        {
+            if (_kernels.TryGetValue(suspended.KernelId, out var kernel))
+            {
+                kernel.TryRestoreSuspended(suspended.Process);
+            }
         }
     }
 
@@ -124,6 +138,7 @@ internal sealed class KernelRegistry : IDisposable
             if (removed)
             {
                 _store.RemoveKernel(kernelId);
+                _store.SetSuspension(kernelId, null);
             }
         }
 
@@ -166,7 +181,28 @@ internal sealed class KernelRegistry : IDisposable
     }
 
     private KernelStateMachine Create(string kernelId, string owner) =>
-        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger, _idlePolicy);
+        new(kernelId, owner, _binder, _events, _timeProvider, _options.Value.IdleTimeout, _logger, _idlePolicy, _store.SetSuspension)
+        {
+            InteractiveQueued = _leases is not null && _preemption.Mode != PreemptionMode.Off ? PreemptFor : null,
+        };
+
+    /// <summary>
+    /// An interactive request of <paramref name="waiter"/> waits: the batch slices the scheduler picks
+    /// (<see cref="PoolScheduler.PreemptionVictims"/>) are suspended through their kernels, which queue again as batch
+    /// work; their freed capacity places the interactive request (interactive before batch in the queue).
+    /// </summary>
+    private void PreemptFor(KernelStateMachine waiter)
+    {
+        var victims = _leases!.Scheduler.PreemptionVictims(waiter.KernelId, _preemption);
+        foreach (var victim in victims)
+        {
+            if (_kernels.TryGetValue(victim.KernelId, out var kernel)
+                && kernel.Preempt(victim.AllocationId, $"preempted: an interactive request of {waiter.Owner} needs GPU {victim.GpuIndex} on {victim.NodeId}"))
+            {
+                Log.BatchPreempted(_logger, victim.KernelId, victim.AllocationId, waiter.KernelId, victim.NodeId, victim.GpuIndex);
+            }
+        }
+    }
 
     /// <summary>Services (the internal key without a user) see everything; users see their own kernels.</summary>
     internal static bool CanSee(KernelStateMachine kernel, string user) =>

@@ -48,6 +48,17 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private SlicePreference? _preference;
     private readonly List<Action<KernelProgress>> _watchers = [];
     private bool _binding;
+    private int? _pid;
+    private SuspendedProcess? _suspension;
+    private readonly Action<string, SuspendedProcess?>? _persistSuspension;
+    private SliceRequest? _lastRequest;
+    private bool _requeueAfterSuspend;
+
+    /// <summary>
+    /// Called (off the machine's lock) when an interactive request of this kernel starts waiting in the queue, so the
+    /// registry can preempt batch work for it (<c>Broker:Scheduling:Preemption</c>).
+    /// </summary>
+    internal Action<KernelStateMachine>? InteractiveQueued { get; init; }
 
     public KernelStateMachine(
         string kernelId,
@@ -57,8 +68,10 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         TimeProvider timeProvider,
         TimeSpan idleTimeout,
         ILogger logger,
-        IdlePolicy? idlePolicy = null)
+        IdlePolicy? idlePolicy = null,
+        Action<string, SuspendedProcess?>? persistSuspension = null)
     {
+        _persistSuspension = persistSuspension;
         KernelId = kernelId;
         Owner = owner;
         _binder = binder;
@@ -71,6 +84,53 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     }
 
     public string KernelId { get; }
+
+    /// <summary>The process suspended to host memory, while Suspended or Resuming; null otherwise.</summary>
+    public SuspendedProcess? Suspension
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _suspension;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records the process that uses the kernel's GPU (the shim's <c>cuInit</c> names it), so an idle suspend can tell
+    /// the agent which process to copy to host memory when the agent does not know it yet.
+    /// </summary>
+    public void ReportProcess(int pid)
+    {
+        lock (_lock)
+        {
+            _pid = pid;
+        }
+    }
+
+    /// <summary>
+    /// Puts a kernel the broker had suspended before it restarted back in Suspended (from the store): no GPU is held,
+    /// and the next GPU cell resumes it. False when the kernel is not Detached (it got a slice since).
+    /// </summary>
+    public bool TryRestoreSuspended(SuspendedProcess suspension)
+    {
+        ArgumentNullException.ThrowIfNull(suspension);
+        lock (_lock)
+        {
+            if (_disposed || _state != KernelState.Detached)
+            {
+                return false;
+            }
+
+            _suspension = suspension;
+            _pid = suspension.Pid;
+            _lastNodeId = suspension.NodeId;
+            _lastGpuIndex = suspension.GpuIndex;
+            TransitionTo_NeedsLock(KernelState.Suspended, $"restored after a broker restart: {SuspendedText(suspension)}");
+            return true;
+        }
+    }
 
     public string Owner { get; }
 
@@ -193,10 +253,25 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                         return new AttachOutcome(_attachment, NewlyAttached: false, Error: null);
                     case KernelState.Attaching:
                     case KernelState.Queued:
+                    case KernelState.Resuming:
                         attaching = _attaching!;
                         break;
                     case KernelState.Releasing:
+                    case KernelState.Suspending:
                         releasing = _releasing!;
+                        break;
+                    case KernelState.Suspended:
+                        var suspended = _suspension!;
+                        TransitionTo_NeedsLock(
+                            KernelState.Resuming,
+                            $"GPU work detected (rule {rule}): resuming from host memory, asking for a slice on node {suspended.NodeId} (GPU {suspended.GpuIndex} preferred)");
+                        // The process and its host copy live on that node: only its GPUs will do, the one it left first.
+                        request = request with { NodeId = suspended.NodeId, PreferredNodeId = suspended.NodeId, PreferredGpuIndex = suspended.GpuIndex };
+                        _attachCancel = new CancellationTokenSource();
+                        _cancelReason = null;
+                        _binding = false;
+                        _attaching = attaching = AttachCoreAsync(request, _timeProvider.GetUtcNow(), _attachCancel.Token);
+                        started = true;
                         break;
                     default:
                         TransitionTo_NeedsLock(KernelState.Attaching, $"GPU work detected (rule {rule})");
@@ -277,6 +352,27 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         return true;
     }
 
+    /// <summary>
+    /// Suspends the kernel's slice <paramref name="leaseId"/> for an interactive request that waits (preemption of
+    /// batch work): Attached → Suspending → Suspended as on idle, or released when there is nothing to suspend; then the
+    /// kernel asks again at once with its last request, so it waits in the queue as batch work and resumes when capacity
+    /// returns. False when the kernel no longer holds that lease attached.
+    /// </summary>
+    public bool Preempt(string leaseId, string reason)
+    {
+        lock (_lock)
+        {
+            if (_disposed || _state != KernelState.Attached || _attachment?.LeaseId != leaseId)
+            {
+                return false;
+            }
+
+            _requeueAfterSuspend = true;
+            StartSuspend_NeedsLock(reason);
+            return true;
+        }
+    }
+
     /// <summary>Records busy/idle from the kernel's iopub <c>status</c> for an <c>execute_request</c>.</summary>
     public void ReportActivity(KernelActivity activity)
     {
@@ -319,7 +415,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         Task? attaching;
         lock (_lock)
         {
-            attaching = _state is KernelState.Attaching or KernelState.Queued ? _attaching : null;
+            attaching = _state is KernelState.Attaching or KernelState.Queued or KernelState.Resuming ? _attaching : null;
         }
 
         if (attaching is not null)
@@ -335,7 +431,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                 StartRelease_NeedsLock(reason);
             }
 
-            releasing = _state == KernelState.Releasing ? _releasing : null;
+            releasing = _state is KernelState.Releasing or KernelState.Suspending ? _releasing : null;
         }
 
         if (releasing is not null)
@@ -364,15 +460,23 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     {
         lock (_lock)
         {
-            if (_disposed || _state is not (KernelState.Attaching or KernelState.Queued))
+            if (_disposed || _state is not (KernelState.Attaching or KernelState.Queued or KernelState.Resuming))
             {
                 return;
             }
 
+            var first = _state != KernelState.Queued;
             _queuePosition = standing.Position;
             _queueLength = standing.QueueLength;
             _etaSeconds = standing.EtaSeconds;
             TransitionTo_NeedsLock(KernelState.Queued, QueueMessage(standing.Position, standing.QueueLength, standing.EtaSeconds));
+            if (!first || InteractiveQueued is not { } preempt || _lastRequest?.Priority != PriorityClass.Interactive)
+            {
+                return;
+            }
+
+            // Off this lock and this thread: preempting takes other kernels' locks and the lease table's.
+            _ = Task.Run(() => preempt(this));
         }
     }
 
@@ -382,10 +486,10 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         {
             _graceTimer?.Dispose();
             _graceTimer = null;
-            if (_state == KernelState.Attaching && !_binding)
+            if (_state is KernelState.Attaching or KernelState.Resuming && !_binding)
             {
                 _binding = true;
-                TransitionTo_NeedsLock(KernelState.Attaching, $"binding GPU {gpuIndex} ({gpuName}) on node {nodeId}");
+                TransitionTo_NeedsLock(_state, $"binding GPU {gpuIndex} ({gpuName}) on node {nodeId}");
                 return;
             }
 
@@ -433,11 +537,39 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
 
     private async Task<AttachOutcome> AttachCoreAsync(SliceRequest request, DateTimeOffset requestedAt, CancellationToken cancellationToken)
     {
+        _lastRequest = request;
         // Leave the caller's lock before binding.
         await Task.Yield();
         try
         {
             var attachment = await _binder.BindAsync(KernelId, Owner, request, requestedAt, this, cancellationToken);
+            SuspendedProcess? suspension;
+            lock (_lock)
+            {
+                suspension = _suspension;
+                if (suspension is not null)
+                {
+                    TransitionTo_NeedsLock(
+                        KernelState.Resuming,
+                        $"restoring {SizeText(suspension.Bytes)} from host memory onto GPU {attachment.GpuIndex} ({attachment.GpuName}) on node {attachment.NodeId}");
+                }
+            }
+
+            var attachedReason = $"attached GPU {attachment.GpuIndex} ({attachment.GpuName}), {MemorySize.Format(attachment.SliceMemoryMiB)} slice, waited {attachment.WaitSeconds:0.###} s";
+            if (suspension is not null)
+            {
+                var (resumed, failure) = await ResumeOntoAsync(attachment, suspension);
+                if (resumed is null)
+                {
+                    return new AttachOutcome(null, NewlyAttached: false, Error: failure);
+                }
+
+                var seconds = resumed.Seconds;
+                attachedReason = string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"resumed from host memory in {seconds:0.##} s: GPU {attachment.GpuIndex} ({attachment.GpuName}), {MemorySize.Format(attachment.SliceMemoryMiB)} slice");
+            }
+
             lock (_lock)
             {
                 _graceTimer?.Dispose();
@@ -453,9 +585,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                     ArmIdleTimer_NeedsLock();
                 }
 
-                TransitionTo_NeedsLock(
-                    KernelState.Attached,
-                    $"attached GPU {attachment.GpuIndex} ({attachment.GpuName}), {MemorySize.Format(attachment.SliceMemoryMiB)} slice, waited {attachment.WaitSeconds:0.###} s");
+                TransitionTo_NeedsLock(KernelState.Attached, attachedReason);
             }
 
             Log.Attached(_logger, KernelId, Owner, attachment.GpuIndex, attachment.GpuName, attachment.SliceMemoryMiB, attachment.LeaseId, attachment.NodeId, attachment.WaitSeconds * 1000);
@@ -468,7 +598,14 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             {
                 reason = _cancelReason ?? "the request was cancelled";
                 ClearQueue_NeedsLock();
-                TransitionTo_NeedsLock(KernelState.Detached, $"left the queue: {reason}");
+                if (_suspension is { } kept)
+                {
+                    TransitionTo_NeedsLock(KernelState.Suspended, $"left the queue: {reason}; {SuspendedText(kept)}");
+                }
+                else
+                {
+                    TransitionTo_NeedsLock(KernelState.Detached, $"left the queue: {reason}");
+                }
             }
 
             Log.QueueLeft(_logger, KernelId, Owner, reason);
@@ -481,7 +618,14 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
             lock (_lock)
             {
                 ClearQueue_NeedsLock();
-                TransitionTo_NeedsLock(KernelState.Failed, reason);
+                if (_suspension is { } kept)
+                {
+                    TransitionTo_NeedsLock(KernelState.Suspended, $"resuming failed: {reason}; {SuspendedText(kept)}, and the next GPU cell tries again");
+                }
+                else
+                {
+                    TransitionTo_NeedsLock(KernelState.Failed, reason);
+                }
             }
 
             Log.AttachFailed(_logger, KernelId, Owner, reason);
@@ -496,6 +640,135 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
         TransitionTo_NeedsLock(KernelState.Releasing, reason);
         _releasing = ReleaseCoreAsync(attachment, reason);
     }
+
+    /// <summary>
+    /// Attached → Suspending: the agent copies the process's CUDA state to host memory, then the slice is unbound and
+    /// goes back to the pool (→ Suspended, remembering the node and GPU). When there is nothing to suspend, or the
+    /// suspend fails, the slice is released as before (→ Releasing → Detached).
+    /// </summary>
+    private void StartSuspend_NeedsLock(string reason)
+    {
+        DisarmIdleTimer_NeedsLock();
+        var attachment = _attachment!;
+        TransitionTo_NeedsLock(KernelState.Suspending, $"{reason}: suspending the process's GPU state to host memory");
+        _releasing = SuspendCoreAsync(attachment, reason, _pid);
+    }
+
+    private async Task SuspendCoreAsync(AttachmentInfo attachment, string reason, int? pid)
+    {
+        await SuspendOrReleaseAsync(attachment, reason, pid);
+        SliceRequest? requeue;
+        lock (_lock)
+        {
+            requeue = _requeueAfterSuspend && !_disposed ? _lastRequest : null;
+            _requeueAfterSuspend = false;
+        }
+
+        if (requeue is { } request)
+        {
+            // Preempted: back in the queue with the same request (batch), resumed when a slice frees.
+            _ = EnsureAttachedAsync(request, "re-queued after preemption", CancellationToken.None);
+        }
+    }
+
+    private async Task SuspendOrReleaseAsync(AttachmentInfo attachment, string reason, int? pid)
+    {
+        await Task.Yield();
+        SuspendResumeResult? suspended = null;
+        string? failure = null;
+        try
+        {
+            suspended = await _binder.SuspendAsync(attachment.LeaseId, pid, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            failure = ex is AttachFailedException ? ex.Message : $"internal error while suspending ({ex.GetType().Name}: {ex.Message})";
+            Log.SuspendFailed(_logger, KernelId, Owner, attachment.LeaseId, failure);
+        }
+
+        if (suspended is null)
+        {
+            lock (_lock)
+            {
+                TransitionTo_NeedsLock(
+                    KernelState.Releasing,
+                    failure is null ? $"{reason}: the process holds no GPU state, so the slice is released" : $"{reason}: {failure}, so the slice is released");
+            }
+
+            await ReleaseCoreAsync(attachment, reason);
+            return;
+        }
+
+        try
+        {
+            await _binder.UnbindAsync(attachment.LeaseId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            // The process no longer uses the GPU; the lease table keeps the capacity until the agent confirms the unbind.
+            Log.SuspendedUnbindFailed(_logger, KernelId, attachment.LeaseId, ex.Message);
+        }
+
+        var suspension = new SuspendedProcess(
+            attachment.NodeId, attachment.GpuIndex, attachment.GpuName, suspended.Pid, suspended.BytesMoved, attachment.SliceMemoryMiB, _timeProvider.GetUtcNow());
+        lock (_lock)
+        {
+            _attachment = null;
+            // Durable before visible: a restart keeps the kernel Suspended (the store's suspended_kernels).
+            _persistSuspension?.Invoke(KernelId, suspension);
+            _suspension = suspension;
+            _pid = suspended.Pid;
+            TransitionTo_NeedsLock(KernelState.Suspended, $"released: {reason}; {SuspendedText(suspension)}");
+        }
+    }
+
+    /// <summary>
+    /// Restores the suspended process onto the newly bound slice and returns what the agent did; when that fails the
+    /// slice is unbound again, the kernel goes back to Suspended, and the reason is returned instead.
+    /// </summary>
+    private async Task<(SuspendResumeResult? Resumed, string? Failure)> ResumeOntoAsync(AttachmentInfo attachment, SuspendedProcess suspension)
+    {
+        try
+        {
+            var resumed = await _binder.ResumeAsync(attachment.LeaseId, suspension.Pid, attachment.GpuIndex, CancellationToken.None);
+            lock (_lock)
+            {
+                _persistSuspension?.Invoke(KernelId, null);
+                _suspension = null;
+            }
+
+            return (resumed, null);
+        }
+        catch (Exception ex)
+        {
+            var reason = ex is AttachFailedException ? ex.Message : $"internal error while resuming ({ex.GetType().Name}: {ex.Message})";
+            Log.ResumeFailed(_logger, KernelId, Owner, reason);
+            try
+            {
+                await _binder.UnbindAsync(attachment.LeaseId, CancellationToken.None);
+            }
+            catch (Exception unbind)
+            {
+                Log.ReleaseFailed(_logger, KernelId, attachment.LeaseId, unbind.Message);
+            }
+
+            lock (_lock)
+            {
+                _lastNodeId = suspension.NodeId;
+                _lastGpuIndex = suspension.GpuIndex;
+                TransitionTo_NeedsLock(KernelState.Suspended, $"resuming failed: {reason}; {SuspendedText(suspension)}, and the next GPU cell tries again");
+            }
+
+            return (null, $"the kernel's GPU state could not be restored from host memory: {reason}");
+        }
+    }
+
+    /// <summary>E.g. "3.2 GiB kept in host memory (suspended from GPU 1, A100 80GB, on node-a)".</summary>
+    internal static string SuspendedText(SuspendedProcess suspension) =>
+        $"{SizeText(suspension.Bytes)} kept in host memory (suspended from GPU {suspension.GpuIndex}, {suspension.GpuName}, on {suspension.NodeId}); the next GPU cell resumes it";
+
+    private static string SizeText(long? bytes) =>
+        bytes is { } b ? string.Create(CultureInfo.InvariantCulture, $"{b / (1024.0 * 1024 * 1024):0.0#} GiB") : "its GPU memory";
 
     private async Task ReleaseCoreAsync(AttachmentInfo attachment, string reason)
     {
@@ -570,7 +843,7 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
                 return;
             }
 
-            StartRelease_NeedsLock($"idle for {(_timeProvider.GetUtcNow() - _idleSince).TotalSeconds:0.#} s");
+            StartSuspend_NeedsLock($"idle for {(_timeProvider.GetUtcNow() - _idleSince).TotalSeconds:0.#} s");
         }
     }
 
@@ -604,7 +877,8 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     private KernelStatus Snapshot_NeedsLock() =>
         new(KernelId, Owner, _state, _busy, _attachment, _since, _state == KernelState.Attached ? _releaseAt : null, _reason,
             _state == KernelState.Queued ? _queuePosition : null,
-            _state == KernelState.Queued ? _etaSeconds : null);
+            _state == KernelState.Queued ? _etaSeconds : null,
+            _state is KernelState.Suspended or KernelState.Resuming ? _suspension?.Bytes : null);
 
     /// <summary>How many requests wait in the pool's queue, as last reported to this kernel, when it is queued.</summary>
     public int? QueueLength

@@ -10,7 +10,7 @@ namespace Attach.Broker.Persistence;
 /// <see cref="SqlLeaseStore"/>, over the same schema (<see cref="StoreMigrations"/>); a new SQL backend adds a
 /// <see cref="SqlDialect"/>, not new queries.
 /// </summary>
-internal interface ILeaseStore
+internal partial interface ILeaseStore
 {
     /// <summary>Says what the store is, for logs: "SQLite /var/lib/attach/broker.db", "memory".</summary>
     string Description { get; }

@@ -7,7 +7,7 @@ namespace Attach.Broker.Persistence;
 /// A store that lives as long as the process (<c>Broker:Store:Kind=memory</c>, and unit tests). It keeps copies,
 /// so what it returns from <see cref="Load"/> is what was written, not what callers changed since.
 /// </summary>
-internal sealed class InMemoryLeaseStore : ILeaseStore
+internal sealed partial class InMemoryLeaseStore : ILeaseStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Lease> _leases = new(StringComparer.Ordinal);

@@ -13,7 +13,7 @@ namespace Attach.Broker.Persistence;
 /// <c>INSERT … ON CONFLICT … DO UPDATE</c>); the differences live in <see cref="SqlDialect"/> and in how each
 /// subclass holds its connection.
 /// </summary>
-internal abstract class SqlLeaseStore : ILeaseStore
+internal abstract partial class SqlLeaseStore : ILeaseStore
 {
     private const string LeaseColumns =
         "lease_id, epoch, kernel_id, owner, node_id, agent_url, gpu_index, gpu_uuid, gpu_model, gpu_memory_total_mib, " +

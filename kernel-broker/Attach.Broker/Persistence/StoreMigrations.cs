@@ -64,6 +64,20 @@ internal static class StoreMigrations
         ALTER TABLE kernels ADD COLUMN slice_profile TEXT;
         ALTER TABLE kernels ADD COLUMN slice_memory_mib {d.BigInt};
         """,
+
+        // 4: the kernels the broker suspended to host memory, so a restarted broker keeps them Suspended and resumes them where their process lives.
+        d => $"""
+        CREATE TABLE suspended_kernels (
+            kernel_id TEXT NOT NULL PRIMARY KEY,
+            node_id TEXT NOT NULL,
+            gpu_index INTEGER NOT NULL,
+            gpu_name TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            bytes {d.BigInt},
+            slice_memory_mib {d.BigInt} NOT NULL,
+            suspended_at TEXT NOT NULL
+        );
+        """,
     ];
 
     /// <summary>The version this broker writes.</summary>

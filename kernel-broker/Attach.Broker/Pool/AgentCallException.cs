@@ -17,4 +17,10 @@ internal sealed class AgentCallException : Exception
 
     /// <summary>True when the agent answered that it does not hold the lease (an unbind already done).</summary>
     public bool NotFound { get; init; }
+
+    /// <summary>The HTTP status the agent answered with; null when it did not answer.</summary>
+    public int? StatusCode { get; init; }
+
+    /// <summary>The title of the agent's problem document (it names the kind of refusal), when it sent one.</summary>
+    public string? Title { get; init; }
 }

@@ -42,6 +42,30 @@ internal sealed class AgentClient(HttpClient http)
         await EnsureSuccessAsync(response, "unbind", cancellationToken);
     }
 
+    /// <summary>
+    /// Has the agent copy the CUDA state of the process behind <paramref name="leaseId"/> to host memory
+    /// (<c>POST api/v1/bindings/{leaseId}/suspend</c>). A refusal throws <see cref="AgentCallException"/> with the
+    /// problem's title, which says why (no process, no CUDA state, …).
+    /// </summary>
+    public async Task<SuspendResumeResult> SuspendAsync(Uri agentUrl, string leaseId, SuspendRequest request, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(agentUrl, $"api/v1/bindings/{Uri.EscapeDataString(leaseId)}/suspend");
+        using var response = await SendAsync(() => http.PostAsJsonAsync(uri, request, cancellationToken), agentUrl);
+        await EnsureSuccessAsync(response, "suspend", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<SuspendResumeResult>(cancellationToken)
+            ?? throw new AgentCallException($"the agent at {agentUrl} answered the suspend with an empty body");
+    }
+
+    /// <summary>Has the agent restore a suspended process onto a GPU (<c>POST api/v1/bindings/{leaseId}/resume</c>).</summary>
+    public async Task<SuspendResumeResult> ResumeAsync(Uri agentUrl, string leaseId, ResumeRequest request, CancellationToken cancellationToken)
+    {
+        var uri = new Uri(agentUrl, $"api/v1/bindings/{Uri.EscapeDataString(leaseId)}/resume");
+        using var response = await SendAsync(() => http.PostAsJsonAsync(uri, request, cancellationToken), agentUrl);
+        await EnsureSuccessAsync(response, "resume", cancellationToken);
+        return await response.Content.ReadFromJsonAsync<SuspendResumeResult>(cancellationToken)
+            ?? throw new AgentCallException($"the agent at {agentUrl} answered the resume with an empty body");
+    }
+
     private static async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, Uri agentUrl)
     {
         try
@@ -66,10 +90,12 @@ internal sealed class AgentClient(HttpClient http)
         }
 
         string? detail = null;
+        string? title = null;
         try
         {
             var problem = await response.Content.ReadFromJsonAsync<ProblemDetails>(cancellationToken);
             detail = problem?.Detail ?? problem?.Title;
+            title = problem?.Title;
         }
         catch (System.Text.Json.JsonException)
         {
@@ -79,6 +105,8 @@ internal sealed class AgentClient(HttpClient http)
         throw new AgentCallException($"the agent refused the {action} ({(int)response.StatusCode}): {detail ?? response.ReasonPhrase}")
         {
             NotFound = response.StatusCode == HttpStatusCode.NotFound,
+            StatusCode = (int)response.StatusCode,
+            Title = title,
         };
     }
 }

@@ -80,6 +80,56 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
         }
     }
 
+    /// <summary>The titles of the agent's refusals that mean "nothing to suspend" (see the agent's SuspendApi).</summary>
+    private static readonly string[] NothingToSuspend = ["No process to suspend", "The process has no CUDA state"];
+
+    public async Task<SuspendResumeResult?> SuspendAsync(string leaseId, int? pid, CancellationToken cancellationToken)
+    {
+        var lease = leases.Snapshot().FirstOrDefault(l => l.LeaseId == leaseId);
+        if (lease is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var result = await agents.SuspendAsync(lease.AgentUrl, leaseId, new SuspendRequest(pid), cancellationToken);
+            if (result.Pid <= 0 || result.Operation != SuspendOperation.Suspend || result.Gpu is null)
+            {
+                // Not a suspend result (an agent too old to know the route answered something else): resuming it could not work.
+                throw new AttachFailedException($"the agent at {lease.AgentUrl} did not answer the suspend with a suspend result; is it older than the broker?");
+            }
+
+            Log.LeaseSuspended(logger, lease.KernelId, leaseId, lease.NodeId, lease.Gpu.Index, result.Pid, result.BytesMoved, result.Seconds);
+            return result;
+        }
+        catch (AgentCallException ex) when (ex.Title is { } title && NothingToSuspend.Contains(title, StringComparer.Ordinal))
+        {
+            Log.NothingToSuspend(logger, lease.KernelId, leaseId, ex.Message);
+            return null;
+        }
+        catch (AgentCallException ex)
+        {
+            throw new AttachFailedException($"the process could not be suspended to host memory: {ex.Message}", ex);
+        }
+    }
+
+    public async Task<SuspendResumeResult> ResumeAsync(string leaseId, int pid, int targetGpuIndex, CancellationToken cancellationToken)
+    {
+        var lease = leases.Snapshot().FirstOrDefault(l => l.LeaseId == leaseId)
+            ?? throw new AttachFailedException($"lease {leaseId} is gone (its node stopped sending heartbeats) before the process could be resumed; run the cell again");
+        try
+        {
+            var result = await agents.ResumeAsync(lease.AgentUrl, leaseId, new ResumeRequest(pid, targetGpuIndex), cancellationToken);
+            Log.LeaseResumed(logger, lease.KernelId, leaseId, lease.NodeId, targetGpuIndex, pid, result.BytesMoved, result.Seconds);
+            return result;
+        }
+        catch (AgentCallException ex)
+        {
+            throw new AttachFailedException($"the process could not be resumed from host memory: {ex.Message}", ex);
+        }
+    }
+
     public async Task UnbindAsync(string leaseId, CancellationToken cancellationToken)
     {
         var lease = leases.Snapshot().FirstOrDefault(l => l.LeaseId == leaseId);

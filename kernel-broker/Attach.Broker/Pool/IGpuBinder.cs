@@ -1,4 +1,5 @@
 using Attach.Contracts.Kernels;
+using Attach.Contracts.Pool;
 
 namespace Attach.Broker.Pool;
 
@@ -18,4 +19,20 @@ internal interface IGpuBinder
 
     /// <summary>When the lease will be released if its kernel stays idle (null: it is busy); the queue's ETAs use it.</summary>
     void ExpectRelease(string leaseId, DateTimeOffset? at);
+
+    /// <summary>
+    /// Has the agent suspend the process behind the lease to host memory; the lease stays bound (the caller unbinds
+    /// it next). Null when there is nothing to suspend (the agent knows no process for it, or the process holds no
+    /// CUDA state): the slice is then simply released. Throws <see cref="AttachFailedException"/> when the suspend
+    /// failed. A binder that cannot suspend answers null, so its kernels release as before.
+    /// </summary>
+    Task<SuspendResumeResult?> SuspendAsync(string leaseId, int? pid, CancellationToken cancellationToken) =>
+        Task.FromResult<SuspendResumeResult?>(null);
+
+    /// <summary>
+    /// Has the agent restore the suspended process <paramref name="pid"/> onto the GPU of the (bound) lease
+    /// <paramref name="leaseId"/>. Throws <see cref="AttachFailedException"/> when the resume failed.
+    /// </summary>
+    Task<SuspendResumeResult> ResumeAsync(string leaseId, int pid, int targetGpuIndex, CancellationToken cancellationToken) =>
+        Task.FromException<SuspendResumeResult>(new AttachFailedException("this broker cannot resume a suspended process"));
 }

@@ -326,7 +326,8 @@ public sealed class KernelStateMachineTests : IDisposable
             [
                 (KernelState.Detached, KernelState.Attaching),
                 (KernelState.Attaching, KernelState.Attached),
-                (KernelState.Attached, KernelState.Releasing),
+                (KernelState.Attached, KernelState.Suspending),
+                (KernelState.Suspending, KernelState.Releasing),
                 (KernelState.Releasing, KernelState.Detached),
                 (KernelState.Detached, KernelState.Attaching),
                 (KernelState.Attaching, KernelState.Attached),
@@ -444,7 +445,8 @@ public sealed class KernelStateMachineTests : IDisposable
                 (KernelState.Attaching, KernelState.Attached),
                 (KernelState.Attached, KernelState.Attached),
                 (KernelState.Attached, KernelState.Attached),
-                (KernelState.Attached, KernelState.Releasing),
+                (KernelState.Attached, KernelState.Suspending),
+                (KernelState.Suspending, KernelState.Releasing),
                 (KernelState.Releasing, KernelState.Detached),
             ],
             events.Select(e => (e.From, e.To)));

@@ -79,7 +79,9 @@ public sealed class BrokerRestartReconcileTests : IDisposable
         _time.Advance(IdleTimeout);
         await _events.WaitForAsync(KernelState.Detached);
 
-        var unbind = await _agent.NextRequestAsync();
+        // The idle policy asks the agent to suspend first; with no process known for the lease, it releases.
+        Assert.Equal("/api/v1/bindings/lease-before-restart/suspend", (await _agent.NextRequestAsync(HttpMethod.Post)).RequestUri!.PathAndQuery);
+        var unbind = await _agent.NextRequestAsync(HttpMethod.Delete);
         Assert.Equal((HttpMethod.Delete, "/api/v1/bindings/lease-before-restart?epoch=5"), (unbind.Method, unbind.RequestUri!.PathAndQuery));
         Assert.Empty(_leases.Snapshot());
     }
@@ -197,7 +199,15 @@ public sealed class BrokerRestartReconcileTests : IDisposable
                 return new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = JsonContent.Create(Array.Empty<BindingInfo>()) };
             }
 
-            if (request.Method == HttpMethod.Post)
+            if (request.Method == HttpMethod.Post && request.RequestUri!.AbsolutePath.EndsWith("/suspend", StringComparison.Ordinal))
+            {
+                // As the agent answers when it knows no process behind the lease.
+                response = new HttpResponseMessage(HttpStatusCode.Conflict)
+                {
+                    Content = JsonContent.Create(new { title = "No process to suspend", status = 409, detail = "No process is known for the lease." }),
+                };
+            }
+            else if (request.Method == HttpMethod.Post)
             {
                 var bind = (await request.Content!.ReadFromJsonAsync<BindRequest>(cancellationToken))!;
                 lock (_binds)
