@@ -60,6 +60,21 @@ internal static partial class Log
     [LoggerMessage(2394, LogLevel.Error, "The broker report queue is full; dropped an observation of kernel {KernelId} ({What})")]
     public static partial void ReportDropped(ILogger logger, string kernelId, string what);
 
+    [LoggerMessage(2395, LogLevel.Warning, "Kernel {KernelId}: cell {MsgId}, queued behind held cell {HeldMsgId}, was aborted without reaching the kernel ({Reason}); run it again")]
+    public static partial void QueuedCellAborted(ILogger logger, string kernelId, string msgId, string heldMsgId, string reason);
+
+    [LoggerMessage(2396, LogLevel.Warning, "Kernel {KernelId}: {MsgType} message {MsgId}, queued behind held cell {HeldMsgId}, was discarded without reaching the kernel ({Reason})")]
+    public static partial void QueuedMessageDiscarded(ILogger logger, string kernelId, string msgType, string msgId, string heldMsgId, string reason);
+
+    [LoggerMessage(2397, LogLevel.Information, "Kernel {KernelId}: {Count} message(s) queued behind held cell {MsgId} are kept with it, in order, for the browser's reconnect")]
+    public static partial void QueuedMessagesParked(ILogger logger, string kernelId, int count, string msgId);
+
+    [LoggerMessage(2398, LogLevel.Information, "Kernel {KernelId}: held cell {HeldMsgId} failed and asked stop_on_error, so cell {MsgId} queued behind it was answered as aborted, as the kernel would")]
+    public static partial void QueuedCellAbortedAfterError(ILogger logger, string kernelId, string msgId, string heldMsgId);
+
+    [LoggerMessage(2399, LogLevel.Warning, "Kernel {KernelId}: {MsgType} message {MsgId} read from the client was not sent to the kernel: the channel ended first (run it again if it was a cell)")]
+    public static partial void ClientMessageNotSent(ILogger logger, string kernelId, string msgType, string msgId);
+
     [LoggerMessage(2100, LogLevel.Information, "Kernel {KernelId}: cell {MsgId} was interrupted before it reached the kernel; answered it as aborted")]
     public static partial void CellAbortedByInterrupt(ILogger logger, string kernelId, string msgId);
 
@@ -95,9 +110,6 @@ internal static partial class Log
 
     [LoggerMessage(2303, LogLevel.Information, "Kernel {KernelId}: a reconnected channel took over held cell {MsgId}")]
     public static partial void HeldCellAdopted(ILogger logger, string kernelId, string msgId);
-
-    [LoggerMessage(2304, LogLevel.Warning, "Kernel {KernelId}: the client disconnected with cell {MsgId} queued behind a held cell; it was not sent to the kernel (run it again)")]
-    public static partial void QueuedCellDropped(ILogger logger, string kernelId, string msgId);
 
     [LoggerMessage(2305, LogLevel.Information, "Kernel channel {KernelId}: the connection of {User} dropped without a close")]
     public static partial void ClientDropped(ILogger logger, string kernelId, string user);

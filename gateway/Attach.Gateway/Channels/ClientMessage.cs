@@ -24,6 +24,13 @@ internal sealed class ClientMessage(byte[] buffer, int length, bool isText, Kern
 
     public bool IsExecuteRequest => Summary is { Channel: KernelChannelNames.Shell, MsgType: "execute_request" };
 
+    /// <summary>
+    /// The same message under another sequence number, taking its buffer over (this one is left empty): a message
+    /// carried from a dropped channel to its reconnect counts as read before anything the new channel reads.
+    /// </summary>
+    public ClientMessage Renumbered(long newSequence) =>
+        new(Interlocked.Exchange(ref _buffer, null) ?? throw new ObjectDisposedException(nameof(ClientMessage)), length, IsText, Summary, newSequence);
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _buffer, null) is { } owned)

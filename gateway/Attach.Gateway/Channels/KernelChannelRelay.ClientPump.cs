@@ -34,13 +34,14 @@ internal sealed partial class KernelChannelRelay
         }
         finally
         {
-            // If the forwarder stopped early, stop the reader's writes and give back what it had queued.
+            // If the forwarder stopped early, stop the reader's writes and give back what it had queued, naming each.
             queue.Writer.TryComplete();
             _ = reader.ContinueWith(
                 _ =>
                 {
                     while (queue.Reader.TryRead(out var left))
                     {
+                        Log.ClientMessageNotSent(logger, connection.KernelId, left.Summary.MsgType, left.Summary.MsgId);
                         left.Dispose();
                     }
                 },
@@ -133,48 +134,74 @@ internal sealed partial class KernelChannelRelay
         }
     }
 
-    /// <summary>Sends queued messages to the kernel in order, holding GPU cells, then passes the client's close on.</summary>
+    /// <summary>
+    /// Sends queued messages to the kernel in order, holding GPU cells, then passes the client's close on. A cell taken
+    /// over from an earlier channel of this session comes first, then what was queued behind it there, then this
+    /// channel's own messages. If the client leaves while a cell is held, what is queued behind it is parked with it.
+    /// </summary>
     private async Task ForwardToKernelAsync(Connection connection, HeldCell? adopted, ChannelReader<ClientMessage> queue, CancellationToken cancellationToken)
     {
-        var goOn = adopted is null || await ForwardAdoptedAsync(connection, adopted, cancellationToken);
-        while (goOn && await queue.WaitToReadAsync(cancellationToken))
+        var carried = new Queue<ClientMessage>();
+        try
         {
-            while (goOn && queue.TryRead(out var message))
+            var goOn = adopted is null || await ForwardAdoptedAsync(connection, adopted, carried, cancellationToken);
+            while (goOn && carried.TryDequeue(out var message))
             {
-                var outcome = GateOutcome.Forward;
-                try
-                {
-                    outcome = await ForwardAsync(connection, message, cancellationToken);
-                }
-                finally
-                {
-                    // A parked cell's message belongs to the registry now.
-                    if (outcome != GateOutcome.ClientGone)
-                    {
-                        message.Dispose();
-                    }
-                }
+                goOn = await ForwardQueuedAsync(connection, message, cancellationToken);
+            }
 
-                goOn = outcome != GateOutcome.ClientGone;
+            while (goOn && await queue.WaitToReadAsync(cancellationToken))
+            {
+                while (goOn && queue.TryRead(out var message))
+                {
+                    goOn = await ForwardQueuedAsync(connection, message, cancellationToken);
+                }
+            }
+
+            if (!goOn)
+            {
+                ParkLeaving(connection, carried, queue);
             }
         }
-
-        if (!goOn)
+        finally
         {
-            // The client left while a cell was held; what it sent after that cell has nobody to answer it.
-            while (queue.TryRead(out var left))
+            // The channel failed or was stopped with carried messages still unsent: name each.
+            while (carried.TryDequeue(out var left))
             {
-                if (left.IsExecuteRequest)
-                {
-                    Log.QueuedCellDropped(logger, connection.KernelId, left.Summary.MsgId);
-                }
-
+                Log.ClientMessageNotSent(logger, connection.KernelId, left.Summary.MsgType, left.Summary.MsgId);
                 left.Dispose();
+            }
+
+            if (connection.Leaving is { } leaving)
+            {
+                connection.Leaving = null;
+                Log.HeldCellDropped(logger, connection.KernelId, leaving.Message.Summary.MsgId);
+                leaving.Abandon("the channel failed before the cell could be parked");
             }
         }
 
         var end = connection.ClientEnded ?? ClientEnd.Dropped;
         await CloseQuietlyAsync(connection.Upstream, end.Status, end.Description);
+    }
+
+    /// <summary>Forwards (or holds, or answers) one queued message; false when the client left while it was held and it was parked.</summary>
+    private async Task<bool> ForwardQueuedAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
+    {
+        var outcome = GateOutcome.Forward;
+        try
+        {
+            outcome = await ForwardAsync(connection, message, cancellationToken);
+        }
+        finally
+        {
+            // A cell let go of for the reconnect owns its message now.
+            if (outcome != GateOutcome.ClientGone)
+            {
+                message.Dispose();
+            }
+        }
+
+        return outcome != GateOutcome.ClientGone;
     }
 
     private async Task<GateOutcome> ForwardAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
@@ -213,6 +240,12 @@ internal sealed partial class KernelChannelRelay
     private async Task AnswerAbortedAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
     {
         Log.CellAbortedByInterrupt(logger, connection.KernelId, message.Summary.MsgId);
+        await SendAbortedAsync(connection, message, cancellationToken);
+    }
+
+    /// <summary>Busy, execute_reply(aborted), idle, parented to the cell: how a kernel answers a cell it aborts.</summary>
+    private async Task SendAbortedAsync(Connection connection, ClientMessage message, CancellationToken cancellationToken)
+    {
         var parent = message.Summary.HeaderJson;
         var protocol = connection.Protocol;
         await connection.SendToClientAsync(messages.Status(protocol, parent, "busy"), cancellationToken);

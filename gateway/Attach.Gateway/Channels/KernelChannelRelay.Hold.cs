@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using System.Threading.Channels;
 using Attach.Contracts.Kernels;
 using Attach.Gateway.Channels.Protocol;
 
@@ -20,7 +21,7 @@ internal sealed partial class KernelChannelRelay
     /// </summary>
     private async Task<GateOutcome> GateExecutionAsync(Connection connection, ClientMessage message, string code, CancellationToken cancellationToken)
     {
-        var cell = new HeldCell(message, connection.Protocol, KeyOf(connection, message.Summary), messages);
+        var cell = new HeldCell(message, connection.KernelId, connection.Protocol, KeyOf(connection, message.Summary), messages, logger);
         if (!connection.TryBeginHold(message.Sequence, message.Summary.MsgId, cell.Hold))
         {
             cell.Dispose();
@@ -59,17 +60,9 @@ internal sealed partial class KernelChannelRelay
         {
             connection.EndHold();
             cell.Detach();
-            if (cell.Key is { } key)
-            {
-                Log.HeldCellParked(logger, connection.KernelId, request.MsgId);
-                _held.Park(key, cell);
-            }
-            else
-            {
-                Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
-                cell.Abandon();
-            }
 
+            // The forwarder parks it once what was queued behind it is with it (ParkLeaving).
+            connection.Leaving = cell;
             return GateOutcome.ClientGone;
         }
         catch (Exception)
@@ -125,17 +118,56 @@ internal sealed partial class KernelChannelRelay
     }
 
     /// <summary>
-    /// Finishes, on this (reconnected) channel, a cell held on an earlier one: shows its state, waits for the same
-    /// broker call, then sends it to the kernel or answers it. Returns false when this client left too (parked again).
+    /// The client left while a cell was held: the messages it had queued behind the cell (<paramref name="carried"/>
+    /// from an earlier channel first, then this channel's queue) go with the cell, in order, and the cell is parked
+    /// for the browser's reconnect. Without a session to reconnect to, the cell and each of them is dropped with a log line.
     /// </summary>
-    private async Task<bool> ForwardAdoptedAsync(Connection connection, HeldCell cell, CancellationToken cancellationToken)
+    private void ParkLeaving(Connection connection, Queue<ClientMessage> carried, ChannelReader<ClientMessage> queue)
+    {
+        var cell = connection.Leaving!;
+        connection.Leaving = null;
+        while (carried.TryDequeue(out var message))
+        {
+            cell.Followers.Add(message);
+        }
+
+        while (queue.TryRead(out var message))
+        {
+            cell.Followers.Add(message);
+        }
+
+        var msgId = cell.Message.Summary.MsgId;
+        if (cell.Key is not { } key)
+        {
+            Log.HeldCellDropped(logger, connection.KernelId, msgId);
+            cell.Abandon("the channel named no browser session to reconnect to");
+            return;
+        }
+
+        Log.HeldCellParked(logger, connection.KernelId, msgId);
+        if (cell.Followers.Count > 0)
+        {
+            Log.QueuedMessagesParked(logger, connection.KernelId, cell.Followers.Count, msgId);
+        }
+
+        _held.Park(key, cell);
+    }
+
+    /// <summary>
+    /// Finishes, on this (reconnected) channel, a cell held on an earlier one: shows its state, waits for the same
+    /// broker call, then sends it to the kernel or answers it. The messages queued behind it on the earlier channel
+    /// then go to <paramref name="carried"/>, to be forwarded before anything this channel reads, except that after a
+    /// failure with stop_on_error its queued cells are answered as aborted, as a kernel answers them. Returns false
+    /// when this client left too (parked again, followers and all).
+    /// </summary>
+    private async Task<bool> ForwardAdoptedAsync(Connection connection, HeldCell cell, Queue<ClientMessage> carried, CancellationToken cancellationToken)
     {
         var request = cell.Message.Summary;
         if (cell.Protocol != connection.Protocol)
         {
             // The same browser session reconnects with the same protocol; bytes of the other protocol cannot be relayed.
             Log.HeldCellDropped(logger, connection.KernelId, request.MsgId);
-            cell.Abandon();
+            cell.Abandon("the browser reconnected with the other wire protocol");
             return true;
         }
 
@@ -161,20 +193,56 @@ internal sealed partial class KernelChannelRelay
                     parked = true;
                     return false;
                 case GateOutcome.Interrupted:
+                    // The interrupt came after the queued cells too: as sequence 0 they are aborted when forwarded.
                     await AnswerAbortedAsync(connection, cell.Message, cancellationToken);
-                    return true;
+                    break;
                 case GateOutcome.Forward:
                     await connection.Upstream.SendAsync(cell.Message.Data, cell.Message.IsText ? WebSocketMessageType.Text : WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
-                    return true;
-                default:
-                    return true;
+                    break;
+                case GateOutcome.Answered when request.StopOnError:
+                    await AbortQueuedCellsAsync(connection, cell, cancellationToken);
+                    break;
             }
+
+            foreach (var follower in cell.Followers)
+            {
+                // Read before anything on this channel, so an interrupt read here comes after them.
+                carried.Enqueue(follower.Renumbered(0));
+                follower.Dispose();
+            }
+
+            cell.Followers.Clear();
+            return true;
         }
         finally
         {
             if (!parked)
             {
-                cell.Abandon();
+                cell.Abandon("the reconnected channel ended before they were sent");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The held cell failed and asked stop_on_error (the default): as ipykernel aborts its queue after an error, each
+    /// execute_request queued behind it is answered busy, execute_reply(aborted), idle and not sent. Other messages stay.
+    /// </summary>
+    private async Task AbortQueuedCellsAsync(Connection connection, HeldCell cell, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < cell.Followers.Count;)
+        {
+            var follower = cell.Followers[i];
+            if (!follower.IsExecuteRequest)
+            {
+                i++;
+                continue;
+            }
+
+            cell.Followers.RemoveAt(i);
+            using (follower)
+            {
+                Log.QueuedCellAbortedAfterError(logger, connection.KernelId, follower.Summary.MsgId, cell.Message.Summary.MsgId);
+                await SendAbortedAsync(connection, follower, cancellationToken);
             }
         }
     }
@@ -194,7 +262,7 @@ internal sealed partial class KernelChannelRelay
     /// Sends use the channel's token, not the hold's: cancelling a WebSocket send aborts the socket, and an
     /// interrupt must only end the hold. A send that fails because the client left does not end the broker call.
     /// </remarks>
-    private sealed class HeldCell(ClientMessage message, KernelWireProtocol protocol, HeldCellKey? key, KernelMessageFactory messages) : IDisposable
+    private sealed class HeldCell(ClientMessage message, string kernelId, KernelWireProtocol protocol, HeldCellKey? key, KernelMessageFactory messages, ILogger logger) : IDisposable
     {
         private readonly Lock _lock = new();
         private readonly string _displayId = $"attach-wait-{message.Summary.MsgId}";
@@ -208,6 +276,12 @@ internal sealed partial class KernelChannelRelay
         public KernelWireProtocol Protocol { get; } = protocol;
 
         public HeldCellKey? Key { get; } = key;
+
+        /// <summary>
+        /// What the client had sent behind the cell when its channel dropped, in order (owned): the channel that
+        /// takes the cell over sends them after it. Only the forwarder that parks or adopts the cell touches it.
+        /// </summary>
+        public List<ClientMessage> Followers { get; } = [];
 
         /// <summary>Cancelled by an interrupt or the attach timeout; it cancels the broker call.</summary>
         public CancellationTokenSource Hold { get; } = new();
@@ -260,9 +334,28 @@ internal sealed partial class KernelChannelRelay
             }
         }
 
-        /// <summary>Gives up on a cell the relay owns: the broker call is cancelled (the broker drops the waiter) and the message freed.</summary>
-        public void Abandon()
+        /// <summary>
+        /// Gives up on a cell the relay owns: the broker call is cancelled (the broker drops the waiter) and the message
+        /// freed. Each message still queued behind it is logged by msg_id (a cell as aborted, anything else as discarded) and freed.
+        /// </summary>
+        public void Abandon(string reason)
         {
+            foreach (var follower in Followers)
+            {
+                if (follower.IsExecuteRequest)
+                {
+                    Log.QueuedCellAborted(logger, kernelId, follower.Summary.MsgId, Message.Summary.MsgId, reason);
+                }
+                else
+                {
+                    Log.QueuedMessageDiscarded(logger, kernelId, follower.Summary.MsgType, follower.Summary.MsgId, Message.Summary.MsgId, reason);
+                }
+
+                follower.Dispose();
+            }
+
+            Followers.Clear();
+
             try
             {
                 Hold.Cancel();
@@ -317,7 +410,7 @@ internal sealed partial class KernelChannelRelay
                 _parked[key] = cell;
             }
 
-            replaced?.Abandon();
+            replaced?.Abandon("a newer held cell of the same browser session replaced it");
             _ = ExpireAsync(key, cell);
         }
 
@@ -377,7 +470,7 @@ internal sealed partial class KernelChannelRelay
             }
 
             Log.HeldCellDropped(logger, key.KernelId, cell.Message.Summary.MsgId);
-            cell.Abandon();
+            cell.Abandon($"the browser did not reconnect within {grace.TotalSeconds:0.#} s");
         }
     }
 }

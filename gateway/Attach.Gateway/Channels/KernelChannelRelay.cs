@@ -318,6 +318,12 @@ internal sealed partial class KernelChannelRelay(
 
         public KernelWireProtocol Protocol { get; } = protocol;
 
+        /// <summary>
+        /// The held cell this channel let go of when its client left, until the forwarder has put what was queued
+        /// behind it with it and parked it. Only the forwarder touches it.
+        /// </summary>
+        public HeldCell? Leaving { get; set; }
+
         public WebSocket Client { get; } = client;
 
         public WebSocket Upstream { get; } = upstream;

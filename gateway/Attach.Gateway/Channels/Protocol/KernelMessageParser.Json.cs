@@ -219,10 +219,11 @@ internal static partial class KernelMessageParser
         }
 
         string? code = null, executionState = null;
+        var stopOnError = true;
         if (parts.HasContent)
         {
             if (string.Equals(header.MsgType, "execute_request", StringComparison.Ordinal)
-                && !TryReadContentString(parts.Content.Span, "code"u8, "content.code", intern: false, out code, out error))
+                && !TryReadContentString(parts.Content.Span, "code"u8, "content.code", intern: false, out code, out error, "stop_on_error"u8, out stopOnError))
             {
                 return false;
             }
@@ -243,6 +244,7 @@ internal static partial class KernelMessageParser
             ParentMsgId = parent.MsgId,
             ParentMsgType = parent.MsgType,
             Code = code,
+            StopOnError = stopOnError,
             ExecutionState = executionState,
             HeaderJson = parts.Header[header.ObjectRange],
         };
@@ -356,9 +358,18 @@ internal static partial class KernelMessageParser
     /// Reads one top-level string field of the content object (null when absent or null), checking
     /// the whole content is well-formed. Only used for the small contents the gateway acts on.
     /// </summary>
-    private static bool TryReadContentString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> field, string label, bool intern, out string? value, [NotNullWhen(false)] out string? error)
+    private static bool TryReadContentString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> field, string label, bool intern, out string? value, [NotNullWhen(false)] out string? error) =>
+        TryReadContentString(json, field, label, intern, out value, out error, default, out _);
+
+    /// <summary>
+    /// As above, and also reads one top-level flag of the content (<paramref name="flagField"/>), true when absent
+    /// and false only for JSON false or null, as Python's truth test reads <c>content.get(flag, True)</c>. A flag of
+    /// another type is not an error: the kernel does not refuse it either.
+    /// </summary>
+    private static bool TryReadContentString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> field, string label, bool intern, out string? value, [NotNullWhen(false)] out string? error, ReadOnlySpan<byte> flagField, out bool flag)
     {
         value = null;
+        flag = true;
         try
         {
             var reader = new Utf8JsonReader(json, ReaderOptions);
@@ -372,8 +383,14 @@ internal static partial class KernelMessageParser
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var matches = reader.ValueTextEquals(field);
+                var isFlag = !flagField.IsEmpty && reader.ValueTextEquals(flagField);
                 reader.Read();
-                if (!matches)
+                if (isFlag)
+                {
+                    flag = reader.TokenType is not (JsonTokenType.False or JsonTokenType.Null);
+                    reader.Skip();
+                }
+                else if (!matches)
                 {
                     reader.Skip();
                 }

@@ -28,6 +28,12 @@ internal sealed class KernelMessageSummary
     /// <summary>content.code, only for msg_type execute_request.</summary>
     public string? Code { get; init; }
 
+    /// <summary>
+    /// content.stop_on_error, only for msg_type execute_request: true when absent (the messaging spec's default).
+    /// When such a cell fails, the kernel aborts the execute_requests queued behind it.
+    /// </summary>
+    public bool StopOnError { get; init; } = true;
+
     /// <summary>content.execution_state, only for msg_type status.</summary>
     public string? ExecutionState { get; init; }
 

@@ -1,0 +1,188 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using Attach.Contracts.Kernels;
+using Attach.Gateway.Channels;
+using Attach.Gateway.Channels.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace Attach.Gateway.Tests.Channels;
+
+/// <summary>
+/// What the browser sent behind a held cell when its socket dropped is kept with the cell: the reconnected channel
+/// sends it on in order (or aborts its cells, as a kernel does after an error), and with no reconnect each is logged.
+/// </summary>
+public sealed class KernelChannelRelayQueuedBehindHeldCellTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private static readonly KernelWireProtocol Legacy = KernelWireProtocol.Legacy;
+
+    [Fact]
+    public async Task MessagesQueuedBehindAHeldCell_WhenTheSocketDrops_RunAfterItOnTheReconnectedSocket_InOrder_WithTheirRepliesThere()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "c", "kernel_info_request", "{}");
+        await DropWithQueuedAsync(harness, broker, first, [held, queued, info], ct);
+
+        var second = harness.Connect(null, sessionId: "s1");
+        broker.Decide(ScriptedExecutionBroker.Attached());
+        Assert.Equal(("stream", "a"), await NextAsync(second.Client, ct));
+        Assert.Equal(held, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+
+        // The queued cell is gated like any other, then runs, then what followed it.
+        var (request, _) = await broker.NextCallAsync(ct);
+        Assert.Equal("b", request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+        Assert.Equal(info, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+
+        var reply = TestFrames.Utf8(TestFrames.LegacyJson(
+            header: """{"msg_id":"r","msg_type":"execute_reply","session":"kernel","username":"u","date":"2024-01-01T00:00:00Z","version":"5.3"}""",
+            parentHeader: """{"msg_id":"b","msg_type":"execute_request","session":"s1","username":"u","date":"2024-01-01T00:00:00Z","version":"5.3"}""",
+            content: """{"status":"ok","execution_count":2}"""));
+        await second.Kernel.SendAsync(reply, WebSocketMessageType.Text, true, ct);
+        Assert.Equal(reply, (await RelayedConnection.ReceiveAsync(second.Client, ct)).Data);
+
+        // Then the new channel's own messages.
+        var (next, _) = CellFrames.Frame(Legacy, "shell", "d", "kernel_info_request", "{}");
+        await second.Client.SendAsync(next, WebSocketMessageType.Text, true, ct);
+        Assert.Equal(next, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+        Assert.Equal(2, broker.CallCount);
+        await CellFrames.CloseBothAsync(second, ct);
+    }
+
+    [Fact]
+    public async Task HeldCellFails_WithStopOnError_TheCellQueuedBehindItIsAnsweredAborted_AndTheOtherMessagesStillGo()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "c", "kernel_info_request", "{}");
+        await DropWithQueuedAsync(harness, broker, first, [held, queued, info], ct);
+
+        var second = harness.Connect(null, sessionId: "s1");
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+
+        var answers = new List<(string, string?)>();
+        for (var i = 0; i < 7; i++)
+        {
+            answers.Add(await NextAsync(second.Client, ct));
+        }
+
+        Assert.Equal(
+            [("status", "a"), ("error", "a"), ("execute_reply", "a"), ("status", "a"), ("status", "b"), ("execute_reply", "b"), ("status", "b")],
+            answers);
+        Assert.Equal(info, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+        Assert.Equal(1, broker.CallCount);
+        await CellFrames.CloseBothAsync(second, ct);
+    }
+
+    [Fact]
+    public async Task HeldCellFails_WithoutStopOnError_TheCellQueuedBehindItStillRuns()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Frame(Legacy, "shell", "a", "execute_request", """{"code":"import torch","silent":false,"stop_on_error":false}""");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        await DropWithQueuedAsync(harness, broker, first, [held, queued], ct);
+
+        var second = harness.Connect(null, sessionId: "s1");
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(second.Client, ct)).ParentMsgId);
+        }
+
+        Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+        await CellFrames.CloseBothAsync(second, ct);
+    }
+
+    [Fact]
+    public async Task NoReconnectWithinTheGrace_LogsEachQueuedMessageByMsgId()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var logger = new RecordingLogger();
+        var harness = new RelayHarness(broker, channelOptions: new KernelChannelOptions { ReconnectGrace = TimeSpan.FromMilliseconds(100) }, logger: logger);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "c", "kernel_info_request", "{}");
+        var brokerToken = await DropWithQueuedAsync(harness, broker, first, [held, queued, info], ct);
+
+        // The cell's broker call is cancelled once the grace ends; its followers are logged before that.
+        await Task.Delay(Timeout.Infinite, brokerToken).ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(ct);
+        var aborted = Assert.Single(logger.Entries, e => e.EventId == 2395);
+        Assert.Equal(("b", "a"), (aborted.State["MsgId"], aborted.State["HeldMsgId"]));
+        var discarded = Assert.Single(logger.Entries, e => e.EventId == 2396);
+        Assert.Equal(("c", "kernel_info_request"), (discarded.State["MsgId"], discarded.State["MsgType"]));
+        Assert.Contains(logger.Entries, e => e.EventId == 2397 && Equals(e.State["Count"], 2));
+    }
+
+    /// <summary>Sends the frames (the first one is held by the broker), waits until the relay has read them all, then drops the socket.</summary>
+    private static async Task<CancellationToken> DropWithQueuedAsync(RelayHarness harness, ScriptedExecutionBroker broker, RelayedConnection first, byte[][] frames, CancellationToken ct)
+    {
+        await first.Client.SendAsync(frames[0], WebSocketMessageType.Text, true, ct);
+        var (request, brokerToken) = await broker.NextCallAsync(ct);
+        Assert.Equal("a", request.MsgId);
+        foreach (var frame in frames[1..])
+        {
+            await first.Client.SendAsync(frame, WebSocketMessageType.Text, true, ct);
+        }
+
+        while (harness.Relay.MessagesRead("k1") < frames.Length)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        first.Client.Abort();
+
+        // Nothing queued behind the held cell reaches the old kernel socket: it is closed.
+        Assert.Equal(WebSocketMessageType.Close, (await RelayedConnection.ReceiveAsync(first.Kernel, ct)).Type);
+        await first.Kernel.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", ct);
+        await first.Relay.WaitAsync(ct);
+        return brokerToken;
+    }
+
+    private static async Task<(string MsgType, string? ParentMsgId)> NextAsync(WebSocket client, CancellationToken ct)
+    {
+        var frame = await DecodedKernelFrame.ReceiveAsync(client, Legacy, ct);
+        return (frame.MsgType, frame.ParentMsgId);
+    }
+
+    /// <summary>Keeps every log entry's event id and structured values.</summary>
+    private sealed class RecordingLogger : ILogger<KernelChannelRelay>
+    {
+        private readonly ConcurrentQueue<Entry> _entries = new();
+
+        public IReadOnlyList<Entry> Entries => [.. _entries];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var values = state as IEnumerable<KeyValuePair<string, object?>> ?? [];
+            _entries.Enqueue(new Entry(eventId.Id, values.ToDictionary(v => v.Key, v => v.Value)));
+        }
+
+        public sealed record Entry(int EventId, IReadOnlyDictionary<string, object?> State);
+    }
+}
