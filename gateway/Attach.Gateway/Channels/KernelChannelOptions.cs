@@ -16,7 +16,8 @@ internal sealed class KernelChannelOptions
 
     /// <summary>
     /// How long a cell held for a GPU is kept after its browser's channel drops, waiting for the browser to
-    /// reconnect (same kernel, same session) and take it over. After that the cell is dropped (and logged).
+    /// reconnect (same kernel, same session) and take it over, with everything the browser had queued behind it.
+    /// After that the cell is dropped, and each message queued behind it is logged by msg_id.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromMinutes(2);

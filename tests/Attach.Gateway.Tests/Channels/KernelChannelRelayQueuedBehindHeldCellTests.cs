@@ -57,6 +57,41 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
     }
 
     [Fact]
+    public async Task SocketDropsAgain_BeforeTheCellIsDecided_BothChannelsQueuesGoToTheNextReconnect_InTheOrderSent()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        await DropWithQueuedAsync(harness, broker, first, [held, queued], ct);
+
+        var second = harness.Connect(null, sessionId: "s1");
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "c", "kernel_info_request", "{}");
+        await second.Client.SendAsync(info, WebSocketMessageType.Text, true, ct);
+        while (harness.Relay.MessagesRead("k1") < 1)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        second.Client.Abort();
+        Assert.Equal(WebSocketMessageType.Close, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Type);
+        await second.Kernel.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", ct);
+        await second.Relay.WaitAsync(ct);
+
+        var third = harness.Connect(null, sessionId: "s1");
+        broker.Decide(new ExecutionDecision(true, "import torch", ScriptedExecutionBroker.Attached().Attachment, false, null));
+        Assert.Equal(held, (await RelayedConnection.ReceiveAsync(third.Kernel, ct)).Data);
+        Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(third.Kernel, ct)).Data);
+        Assert.Equal(info, (await RelayedConnection.ReceiveAsync(third.Kernel, ct)).Data);
+        await CellFrames.CloseBothAsync(third, ct);
+    }
+
+    [Fact]
     public async Task HeldCellFails_WithStopOnError_TheCellQueuedBehindItIsAnsweredAborted_AndTheOtherMessagesStillGo()
     {
         using var timeout = new CancellationTokenSource(Wait);
