@@ -402,6 +402,12 @@ internal sealed class SliceLedger
             errors["memoryMiB"] = [$"memoryMiB {request.MemoryMiB} is more than GPU {gpu.Index} ({gpu.DisplayName}) has in total ({gpu.MemoryTotalMiB} MiB)."];
         }
 
+        if (request.MigUuid is { } migUuid
+            && (!migUuid.StartsWith("MIG-", StringComparison.Ordinal) || migUuid.Length > MaxLeaseIdLength || migUuid.Any(char.IsWhiteSpace)))
+        {
+            errors["migUuid"] = [$"migUuid must be a MIG device UUID as nvidia-smi -L prints it (MIG-…, at most {MaxLeaseIdLength} characters), or absent for a slice of a whole GPU."];
+        }
+
         return errors;
     }
 }

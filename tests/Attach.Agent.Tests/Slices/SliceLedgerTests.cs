@@ -58,6 +58,16 @@ public sealed class SliceLedgerTests
     }
 
     [Fact]
+    public void Bind_MigUuidNotAMigDeviceUuid_IsInvalidAndBindsNothing()
+    {
+        var result = _ledger.Bind(Request(memoryMiB: 9984, compute: 100) with { MigUuid = "GPU-513536b6-7d19-9063-b049-1e69664bb298" });
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("migUuid must be a MIG device UUID", result.Refusal.Detail, StringComparison.Ordinal);
+        Assert.Empty(_ledger.Snapshot());
+    }
+
+    [Fact]
     public void Bind_FreeGpu_ReturnsBindingStampedByClock()
     {
         var result = _ledger.Bind(Request());
