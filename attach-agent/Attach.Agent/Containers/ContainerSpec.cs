@@ -53,21 +53,22 @@ internal static class ContainerSpec
             {
                 Memory = request.MemoryMiB is { } memoryMiB ? memoryMiB * BytesPerMiB : 0,
                 NanoCPUs = request.Cpus is { } cpus ? (long)Math.Round(cpus * 1e9) : 0,
-                DeviceRequests = DeviceRequestsFor(binding.Gpu),
+                DeviceRequests = DeviceRequestsFor(binding.Gpu, binding.MigUuid),
             },
         };
     }
 
     /// <summary>
     /// A real GPU: one NVIDIA device request for exactly that GPU, by UUID (renumbering cannot move it). A simulated
-    /// GPU has no device to hand over: no request at all, or the engine would fail without the NVIDIA runtime.
+    /// GPU has no device to hand over: no request at all, or the engine would fail without the NVIDIA runtime. A MIG
+    /// slice requests its instance by MIG UUID, which the NVIDIA container toolkit accepts in place of a GPU's.
     /// </summary>
-    public static IList<DeviceRequest>? DeviceRequestsFor(GpuInfo gpu)
+    public static IList<DeviceRequest>? DeviceRequestsFor(GpuInfo gpu, string? migUuid = null)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         return gpu.Simulated
             ? null
-            : [new DeviceRequest { Driver = NvidiaDriver, DeviceIDs = [gpu.Uuid], Capabilities = [["gpu"]] }];
+            : [new DeviceRequest { Driver = NvidiaDriver, DeviceIDs = [migUuid ?? gpu.Uuid], Capabilities = [["gpu"]] }];
     }
 
     /// <summary>The labels that tie the container to its lease and node.</summary>

@@ -61,14 +61,20 @@ internal sealed class NvidiaSmiGpuInventory : IGpuInventory
     {
         var rows = NvidiaSmiCsvParser.Parse(await _nvidiaSmi.RunAsync(NvidiaSmiCsvParser.Arguments, cancellationToken));
         var log = NvidiaSmiXmlParser.Parse(await _nvidiaSmi.RunAsync(NvidiaSmiXmlParser.Arguments, cancellationToken));
-        return Join(rows, log);
+        var migUuids = log.Gpus.Any(gpu => gpu.MigInstances.Count > 0)
+            ? NvidiaSmiListParser.ParseMigUuids(await _nvidiaSmi.RunAsync(NvidiaSmiListParser.Arguments, cancellationToken))
+            : null;
+        return Join(rows, log, migUuids);
     }
 
     /// <summary>
     /// One reading per CSV row; the XML adds processes and MIG devices for the GPU with the same UUID and fills what
-    /// the CSV left out.
+    /// the CSV left out. <paramref name="migUuids"/> (from <c>nvidia-smi -L</c>) gives each MIG device its UUID.
     /// </summary>
-    internal static IReadOnlyList<GpuReading> Join(IReadOnlyList<NvidiaSmiGpuRow> rows, NvidiaSmiLog log)
+    internal static IReadOnlyList<GpuReading> Join(
+        IReadOnlyList<NvidiaSmiGpuRow> rows,
+        NvidiaSmiLog log,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<int, string>>? migUuids = null)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(log);
@@ -81,7 +87,7 @@ internal sealed class NvidiaSmiGpuInventory : IGpuInventory
                 var mig = migMode is null
                     ? null
                     : string.Equals(migMode, "Enabled", StringComparison.OrdinalIgnoreCase)
-                        ? new GpuMigReading(Enabled: true, detail?.MigInstances ?? [])
+                        ? new GpuMigReading(Enabled: true, WithUuids(detail?.MigInstances ?? [], row.Uuid, migUuids))
                         : new GpuMigReading(Enabled: false, []);
                 return new GpuReading(
                     row.Index,
@@ -94,5 +100,18 @@ internal sealed class NvidiaSmiGpuInventory : IGpuInventory
                     mig);
             }),
         ];
+    }
+
+    private static IReadOnlyList<MigInstanceReading> WithUuids(
+        IReadOnlyList<MigInstanceReading> instances,
+        string gpuUuid,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<int, string>>? migUuids)
+    {
+        if (migUuids is null || !migUuids.TryGetValue(gpuUuid, out var byIndex))
+        {
+            return instances;
+        }
+
+        return [.. instances.Select(instance => byIndex.TryGetValue(instance.Index, out var uuid) ? instance with { Uuid = uuid } : instance)];
     }
 }

@@ -21,16 +21,23 @@ internal static class SliceEnvironment
 
     /// <summary>
     /// A whole GPU needs only <see cref="VisibleDevices"/>; a slice adds HAMi-core's limits for the part it
-    /// does not get (memory below the GPU's total, compute below 100 %).
+    /// does not get (memory below the GPU's total, compute below 100 %). A MIG instance (<paramref name="migUuid"/>)
+    /// is named instead of its GPU and needs no limits: the hardware confines the process to the instance's memory and
+    /// multiprocessors.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> For(GpuInfo gpu, string leaseId, long memoryMiB, int computePercent)
+    public static IReadOnlyDictionary<string, string> For(GpuInfo gpu, string leaseId, long memoryMiB, int computePercent, string? migUuid = null)
     {
         ArgumentNullException.ThrowIfNull(gpu);
         var environment = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            [VisibleDevices] = gpu.Uuid,
+            [VisibleDevices] = migUuid ?? gpu.Uuid,
             [LeaseId] = leaseId,
         };
+        if (migUuid is not null)
+        {
+            return new ReadOnlyDictionary<string, string>(environment);
+        }
+
         if (memoryMiB < gpu.MemoryTotalMiB)
         {
             environment[MemoryLimit] = string.Create(CultureInfo.InvariantCulture, $"{memoryMiB}m");

@@ -175,9 +175,10 @@ internal sealed class SliceLedger
                     target,
                     request.MemoryMiB,
                     request.ComputePercent,
-                    SliceEnvironment.For(target, request.LeaseId, request.MemoryMiB, request.ComputePercent),
+                    SliceEnvironment.For(target, request.LeaseId, request.MemoryMiB, request.ComputePercent, request.MigUuid),
                     _timeProvider.GetUtcNow(),
-                    request.Owner ?? "");
+                    request.Owner ?? "",
+                    request.MigUuid);
                 Save_NeedsLock(_bindings.Values.Append(binding), RetiredWith_NeedsLock(null), binding.LeaseId);
                 _bindings.Add(binding.LeaseId, binding);
                 return (LedgerResult.Success(binding), BindChange.Bound, default);
@@ -226,8 +227,9 @@ internal sealed class SliceLedger
             Gpu = gpu,
             MemoryMiB = request.MemoryMiB,
             ComputePercent = request.ComputePercent,
-            Environment = SliceEnvironment.For(gpu, request.LeaseId, request.MemoryMiB, request.ComputePercent),
+            Environment = SliceEnvironment.For(gpu, request.LeaseId, request.MemoryMiB, request.ComputePercent, request.MigUuid),
             Owner = string.IsNullOrEmpty(request.Owner) ? existing.Owner : request.Owner,
+            MigUuid = request.MigUuid,
         };
         Save_NeedsLock(
             _bindings.Values.Select(binding => string.Equals(binding.LeaseId, existing.LeaseId, StringComparison.Ordinal) ? updated : binding),
@@ -325,8 +327,17 @@ internal sealed class SliceLedger
         {
             if (binding.Gpu.Index == gpu.Index && !string.Equals(binding.LeaseId, replacing, StringComparison.Ordinal))
             {
+                if (request.MigUuid is not null && string.Equals(binding.MigUuid, request.MigUuid, StringComparison.Ordinal))
+                {
+                    return LedgerResult.Refused(LedgerRefusalKind.LeaseConflict,
+                        $"MIG instance {request.MigUuid} of GPU {gpu.Index} ({gpu.DisplayName}) is already bound to lease '{binding.LeaseId}'; a MIG instance " +
+                        "is given whole to one lease. Place the slice on another instance, or wait until that binding is released.");
+                }
+
                 boundMiB += binding.MemoryMiB;
-                boundCompute += binding.ComputePercent;
+
+                // A MIG instance has its own multiprocessors: it takes none of the compute of the GPU's other instances.
+                boundCompute += binding.MigUuid is null ? binding.ComputePercent : 0;
             }
         }
 
@@ -339,7 +350,7 @@ internal sealed class SliceLedger
         }
 
         var freeCompute = 100 - boundCompute;
-        if (request.ComputePercent > freeCompute)
+        if (request.MigUuid is null && request.ComputePercent > freeCompute)
         {
             return LedgerResult.Refused(LedgerRefusalKind.InsufficientCompute,
                 $"GPU {gpu.Index} ({gpu.DisplayName}) has {freeCompute}% of its compute unbound; lease '{request.LeaseId}' asks for {request.ComputePercent}%. " +
@@ -389,6 +400,12 @@ internal sealed class SliceLedger
         else if (gpu is not null && request.MemoryMiB > gpu.MemoryTotalMiB)
         {
             errors["memoryMiB"] = [$"memoryMiB {request.MemoryMiB} is more than GPU {gpu.Index} ({gpu.DisplayName}) has in total ({gpu.MemoryTotalMiB} MiB)."];
+        }
+
+        if (request.MigUuid is { } migUuid
+            && (!migUuid.StartsWith("MIG-", StringComparison.Ordinal) || migUuid.Length > MaxLeaseIdLength || migUuid.Any(char.IsWhiteSpace)))
+        {
+            errors["migUuid"] = [$"migUuid must be a MIG device UUID as nvidia-smi -L prints it (MIG-…, at most {MaxLeaseIdLength} characters), or absent for a slice of a whole GPU."];
         }
 
         return errors;

@@ -96,6 +96,7 @@ internal sealed partial class InMemoryLeaseStore : ILeaseStore
         Gpu = lease.Gpu,
         MemoryMiB = lease.MemoryMiB,
         ComputePercent = lease.ComputePercent,
+        MigUuid = lease.MigUuid,
         Since = lease.Since,
         Status = status,
     };

@@ -17,7 +17,7 @@ internal abstract partial class SqlLeaseStore : ILeaseStore
 {
     private const string LeaseColumns =
         "lease_id, epoch, kernel_id, owner, node_id, agent_url, gpu_index, gpu_uuid, gpu_model, gpu_memory_total_mib, " +
-        "gpu_simulated, memory_mib, compute_percent, status, since";
+        "gpu_simulated, memory_mib, compute_percent, status, since, mig_uuid";
 
     protected SqlLeaseStore(string description)
     {
@@ -51,6 +51,7 @@ internal abstract partial class SqlLeaseStore : ILeaseStore
                     ComputePercent = reader.GetInt32(12),
                     Status = Enum.Parse<LeaseStatus>(reader.GetString(13)),
                     Since = DateTimeOffset.Parse(reader.GetString(14), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
+                    MigUuid = reader.IsDBNull(15) ? null : reader.GetString(15),
                 });
             }
         }
@@ -90,11 +91,11 @@ internal abstract partial class SqlLeaseStore : ILeaseStore
                 upsert.Transaction = transaction;
                 upsert.CommandText =
                     $"INSERT INTO leases ({LeaseColumns}) VALUES (@id, @epoch, @kernel, @owner, @node, @agent, @gpuIndex, @gpuUuid, @gpuModel, " +
-                    "@gpuMemory, @gpuSimulated, @memory, @compute, @status, @since) ON CONFLICT (lease_id) DO UPDATE SET epoch = excluded.epoch, " +
+                    "@gpuMemory, @gpuSimulated, @memory, @compute, @status, @since, @migUuid) ON CONFLICT (lease_id) DO UPDATE SET epoch = excluded.epoch, " +
                     "kernel_id = excluded.kernel_id, owner = excluded.owner, node_id = excluded.node_id, agent_url = excluded.agent_url, " +
                     "gpu_index = excluded.gpu_index, gpu_uuid = excluded.gpu_uuid, gpu_model = excluded.gpu_model, " +
                     "gpu_memory_total_mib = excluded.gpu_memory_total_mib, gpu_simulated = excluded.gpu_simulated, memory_mib = excluded.memory_mib, " +
-                    "compute_percent = excluded.compute_percent, status = excluded.status, since = excluded.since";
+                    "compute_percent = excluded.compute_percent, status = excluded.status, since = excluded.since, mig_uuid = excluded.mig_uuid";
                 AddParameter(upsert, "@id", lease.LeaseId);
                 AddParameter(upsert, "@epoch", lease.Epoch);
                 AddParameter(upsert, "@kernel", lease.KernelId);
@@ -110,6 +111,7 @@ internal abstract partial class SqlLeaseStore : ILeaseStore
                 AddParameter(upsert, "@compute", lease.ComputePercent);
                 AddParameter(upsert, "@status", lease.Status.ToString());
                 AddParameter(upsert, "@since", lease.Since.ToString("O", CultureInfo.InvariantCulture));
+                AddParameter(upsert, "@migUuid", (object?)lease.MigUuid ?? DBNull.Value);
                 upsert.ExecuteNonQuery();
             }
 

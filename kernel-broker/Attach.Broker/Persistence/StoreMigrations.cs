@@ -78,6 +78,11 @@ internal static class StoreMigrations
             suspended_at TEXT NOT NULL
         );
         """,
+
+        // 5: the MIG instance a lease is (its MIG-… UUID), on a GPU in MIG mode; NULL for a slice of a whole GPU.
+        _ => """
+        ALTER TABLE leases ADD COLUMN mig_uuid TEXT;
+        """,
     ];
 
     /// <summary>The version this broker writes.</summary>

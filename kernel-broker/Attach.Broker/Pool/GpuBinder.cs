@@ -20,7 +20,7 @@ internal sealed class GpuBinder(LeaseTable leases, AgentClient agents, TimeProvi
         {
             await agents.BindSliceAsync(
                 lease.AgentUrl,
-                new BindRequest(lease.LeaseId, lease.Epoch, kernelId, lease.Gpu.Index, lease.MemoryMiB, lease.ComputePercent, owner),
+                new BindRequest(lease.LeaseId, lease.Epoch, kernelId, lease.Gpu.Index, lease.MemoryMiB, lease.ComputePercent, owner, lease.MigUuid),
                 cancellationToken);
         }
         catch (AgentCallException ex)

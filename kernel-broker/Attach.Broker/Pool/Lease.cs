@@ -28,6 +28,9 @@ internal sealed class Lease
 
     public required int ComputePercent { get; init; }
 
+    /// <summary>The MIG instance (<c>MIG-…</c>) the slice is, on a GPU in MIG mode; null for a slice of a whole GPU.</summary>
+    public string? MigUuid { get; init; }
+
     public required DateTimeOffset Since { get; init; }
 
     public LeaseStatus Status { get; set; }

@@ -361,6 +361,7 @@ internal sealed class LeaseTable
                     Gpu = binding.Gpu,
                     MemoryMiB = binding.MemoryMiB,
                     ComputePercent = binding.ComputePercent,
+                    MigUuid = binding.MigUuid,
                     Since = binding.BoundAt,
                     Status = removedHere ? LeaseStatus.Releasing : LeaseStatus.Bound,
                 };
@@ -459,7 +460,7 @@ internal sealed class LeaseTable
                 {
                     if (instance.MemoryTotalMiB is > 0 and { } memory)
                     {
-                        (instances ??= []).Add(new MigSlice(instance.Index, memory));
+                        (instances ??= []).Add(new MigSlice(instance.Index, memory, instance.Uuid));
                     }
                 }
             }
@@ -488,7 +489,8 @@ internal sealed class LeaseTable
 
             for (var j = 0; j < a[i].Instances.Count; j++)
             {
-                if (a[i].Instances[j].Index != b[i].Instances[j].Index || a[i].Instances[j].MemoryTotalMiB != b[i].Instances[j].MemoryTotalMiB)
+                if (a[i].Instances[j].Index != b[i].Instances[j].Index || a[i].Instances[j].MemoryTotalMiB != b[i].Instances[j].MemoryTotalMiB
+                    || !string.Equals(a[i].Instances[j].Uuid, b[i].Instances[j].Uuid, StringComparison.Ordinal))
                 {
                     return false;
                 }
@@ -578,6 +580,7 @@ internal sealed class LeaseTable
             Gpu = gpu!,
             MemoryMiB = allocation.MemoryMiB,
             ComputePercent = allocation.ComputePercent,
+            MigUuid = allocation.MigUuid,
             Since = allocation.PlacedAt,
             Status = LeaseStatus.Binding,
         };
@@ -588,7 +591,7 @@ internal sealed class LeaseTable
 
     private static SliceAllocation AllocationOf(Lease lease) =>
         new(lease.LeaseId, lease.KernelId, lease.Owner, null, PriorityClass.Interactive, lease.NodeId, lease.Gpu.Index, null,
-            lease.MemoryMiB, lease.ComputePercent, lease.Gpu.MemoryTotalMiB, lease.Since, lease.Since);
+            lease.MemoryMiB, lease.ComputePercent, lease.Gpu.MemoryTotalMiB, lease.Since, lease.Since, lease.MigUuid);
 
     private static void Run(List<Action> after)
     {

@@ -10,4 +10,7 @@ namespace Attach.Broker.Scheduling;
 internal sealed record GpuCapacity(int Index, long MemoryMiB, IReadOnlyList<MigSlice>? MigInstances = null);
 
 /// <summary>One MIG instance: a fixed slice of <paramref name="MemoryMiB"/>.</summary>
-internal sealed record MigSlice(int Index, long MemoryMiB);
+/// <param name="Index">The MIG device's index on its GPU.</param>
+/// <param name="MemoryMiB">Its memory.</param>
+/// <param name="Uuid">Its UUID (<c>MIG-…</c>), what a process given it sees; null when the agent did not report it.</param>
+internal sealed record MigSlice(int Index, long MemoryMiB, string? Uuid = null);

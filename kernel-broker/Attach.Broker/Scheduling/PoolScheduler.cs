@@ -142,7 +142,7 @@ internal sealed class PoolScheduler
                 {
                     foreach (var mig in instances)
                     {
-                        changed |= Describe_NeedsLock(node, gpu.Index, mig.Index, mig.MemoryMiB, gpu.MemoryMiB, exclusive: true);
+                        changed |= Describe_NeedsLock(node, gpu.Index, mig.Index, mig.MemoryMiB, gpu.MemoryMiB, exclusive: true, mig.Uuid);
                     }
                 }
                 else
@@ -1028,7 +1028,8 @@ internal sealed class PoolScheduler
             unit.Exclusive ? 100 : demand.ComputePercent,
             unit.GpuTotalMiB,
             requestedAt,
-            now);
+            now,
+            unit.MigUuid);
         var holding = new Holding(allocation, unit.Node, Tally_NeedsLock(_users, demand.User), demand.Group is { } g ? Tally_NeedsLock(_groups, g) : null);
         Take_NeedsLock(holding, unit);
         return allocation;
@@ -1141,12 +1142,24 @@ internal sealed class PoolScheduler
     }
 
     /// <summary>
-    /// Where an adopted slice counts. A lease does not record its MIG instance, so one adopted on a GPU in MIG mode
+    /// Where an adopted slice counts. A lease that records its MIG instance's UUID takes that instance. One that does not
+    /// (a lease from before MIG UUIDs were recorded, or an agent that could not read them) adopted on a GPU in MIG mode
     /// (a broker restart) takes a free instance of its size on that GPU, or else the smallest free one that holds it:
     /// its capacity is counted, and no other kernel can be given that instance while the agent holds it.
     /// </summary>
     private static Unit? UnitOf_NeedsLock(NodeState node, SliceAllocation allocation)
     {
+        if (allocation.MigUuid is { } migUuid)
+        {
+            foreach (var unit in node.Units)
+            {
+                if (unit.GpuIndex == allocation.GpuIndex && unit.Alive && string.Equals(unit.MigUuid, migUuid, StringComparison.Ordinal))
+                {
+                    return unit;
+                }
+            }
+        }
+
         var exact = FindUnit_NeedsLock(node, allocation.GpuIndex, allocation.MigIndex ?? -1);
         if (exact is not null || allocation.MigIndex is not null)
         {
@@ -1179,13 +1192,16 @@ internal sealed class PoolScheduler
         return null;
     }
 
-    private bool Describe_NeedsLock(NodeState node, int gpuIndex, int migIndex, long totalMiB, long gpuTotalMiB, bool exclusive)
+    private bool Describe_NeedsLock(NodeState node, int gpuIndex, int migIndex, long totalMiB, long gpuTotalMiB, bool exclusive, string? migUuid = null)
     {
         foreach (var existing in node.Units)
         {
             if (existing.GpuIndex == gpuIndex && existing.MigIndex == migIndex)
             {
                 existing.Seen = true;
+
+                // The UUID is the instance's name for the agent; it changes nothing the scheduler counts.
+                existing.MigUuid = migUuid;
                 if (existing.Alive && existing.TotalMiB == totalMiB && existing.GpuTotalMiB == gpuTotalMiB && existing.Exclusive == exclusive)
                 {
                     return false;
@@ -1200,7 +1216,7 @@ internal sealed class PoolScheduler
             }
         }
 
-        var unit = new Unit(_units.Count, node, gpuIndex, migIndex, totalMiB, gpuTotalMiB, exclusive) { Seen = true };
+        var unit = new Unit(_units.Count, node, gpuIndex, migIndex, totalMiB, gpuTotalMiB, exclusive) { Seen = true, MigUuid = migUuid };
         _units.Add(unit);
         node.Units.Add(unit);
         if (exclusive)
@@ -1325,6 +1341,9 @@ internal sealed class PoolScheduler
         public int GpuIndex { get; } = gpuIndex;
 
         public int MigIndex { get; } = migIndex;
+
+        /// <summary>The MIG instance's UUID (<c>MIG-…</c>) as the agent reported it; null for a whole GPU or when not reported.</summary>
+        public string? MigUuid { get; set; }
 
         public long TotalMiB { get; set; } = totalMiB;
 

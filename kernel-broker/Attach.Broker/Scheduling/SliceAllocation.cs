@@ -14,6 +14,7 @@ namespace Attach.Broker.Scheduling;
 /// <param name="GpuMemoryMiB">The whole GPU's memory.</param>
 /// <param name="RequestedAt">When the request arrived (equal to <paramref name="PlacedAt"/> for an adoption).</param>
 /// <param name="PlacedAt">When it was placed.</param>
+/// <param name="MigUuid">The MIG instance's UUID (<c>MIG-…</c>), when the GPU is in MIG mode and the agent reported it.</param>
 internal sealed record SliceAllocation(
     string AllocationId,
     string KernelId,
@@ -27,7 +28,8 @@ internal sealed record SliceAllocation(
     int ComputePercent,
     long GpuMemoryMiB,
     DateTimeOffset RequestedAt,
-    DateTimeOffset PlacedAt)
+    DateTimeOffset PlacedAt,
+    string? MigUuid = null)
 {
     /// <summary>How long the request waited for its slice.</summary>
     public TimeSpan Waited => PlacedAt - RequestedAt;

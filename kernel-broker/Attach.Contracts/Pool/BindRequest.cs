@@ -11,4 +11,8 @@ namespace Attach.Contracts.Pool;
 /// The user the kernel belongs to. The agent keeps it in its ledger so that a broker which lost its state can give
 /// the binding back to its owner; empty from callers that predate it.
 /// </param>
-public sealed record BindRequest(string LeaseId, long Epoch, string KernelId, int GpuIndex, long MemoryMiB, int ComputePercent, string Owner = "");
+/// <param name="MigUuid">
+/// The MIG instance (<c>MIG-…</c>) the slice is, when the GPU is in MIG mode: the process sees that instance, not the
+/// whole GPU. Null for a slice of a GPU not in MIG mode.
+/// </param>
+public sealed record BindRequest(string LeaseId, long Epoch, string KernelId, int GpuIndex, long MemoryMiB, int ComputePercent, string Owner = "", string? MigUuid = null);

@@ -13,6 +13,7 @@ namespace Attach.Contracts.Pool;
 /// </param>
 /// <param name="BoundAt">When the agent bound it.</param>
 /// <param name="Owner">The user the kernel belongs to, as the broker said when binding; empty when it did not say.</param>
+/// <param name="MigUuid">The MIG instance (<c>MIG-…</c>) the slice is, on a GPU in MIG mode; null otherwise.</param>
 public sealed record BindingInfo(
     string LeaseId,
     long Epoch,
@@ -22,4 +23,5 @@ public sealed record BindingInfo(
     int ComputePercent,
     IReadOnlyDictionary<string, string> Environment,
     DateTimeOffset BoundAt,
-    string Owner = "");
+    string Owner = "",
+    string? MigUuid = null);

@@ -10,10 +10,15 @@ namespace Attach.Contracts.Pool;
 /// <param name="MultiprocessorCount">Its streaming multiprocessors; null when not reported.</param>
 /// <param name="MemoryTotalMiB">Its device memory; null when not reported.</param>
 /// <param name="MemoryUsedMiB">Device memory in use on it; null when not reported.</param>
+/// <param name="Uuid">
+/// Its MIG device UUID (<c>MIG-…</c>, from <c>nvidia-smi -L</c>): what <c>CUDA_VISIBLE_DEVICES</c> names to confine a
+/// process to this instance; null when the agent could not read it.
+/// </param>
 public sealed record MigInstanceReading(
     int Index,
     int GpuInstanceId,
     int ComputeInstanceId,
     int? MultiprocessorCount,
     long? MemoryTotalMiB,
-    long? MemoryUsedMiB);
+    long? MemoryUsedMiB,
+    string? Uuid = null);

@@ -32,6 +32,17 @@ public sealed class ContainerSpecTests
     }
 
     [Fact]
+    public void For_MigSlice_RequestsItsMigInstanceByMigUuidNotTheWholeGpu()
+    {
+        const string Mig = "MIG-a686709d-6dc2-542a-8851-0d2508448c10";
+        var binding = Binding(RealGpu) with { MigUuid = Mig };
+
+        var parameters = ContainerSpec.For(new ContainerRunRequest("lease/42", "img"), binding, "node-a", "attach-x");
+
+        Assert.Equal([Mig], Assert.Single(parameters.HostConfig.DeviceRequests).DeviceIDs);
+    }
+
+    [Fact]
     public void For_SimulatedGpu_HasNoDeviceRequestAndSaysSoInItsLabels()
     {
         var parameters = ContainerSpec.For(new ContainerRunRequest("lease/42", "img"), Binding(SimulatedGpu), "node-a", "attach-x");

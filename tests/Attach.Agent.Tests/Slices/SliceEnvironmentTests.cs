@@ -22,6 +22,21 @@ public sealed class SliceEnvironmentTests
     }
 
     [Fact]
+    public void For_MigInstance_NamesTheMigUuidInsteadOfTheGpuAndSetsNoHamiLimits()
+    {
+        // A 1g.10gb instance: its memory and multiprocessors are the hardware's to confine, not HAMi-core's.
+        var environment = SliceEnvironment.For(Gpu, "lease-1", 9984, 100, "MIG-a686709d-6dc2-542a-8851-0d2508448c10");
+
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["ATTACH_LEASE_ID"] = "lease-1",
+                ["CUDA_VISIBLE_DEVICES"] = "MIG-a686709d-6dc2-542a-8851-0d2508448c10",
+            },
+            environment);
+    }
+
+    [Fact]
     public void For_MemorySlice_AddsHamiMemoryLimitInMebibytes()
     {
         var environment = SliceEnvironment.For(Gpu, "lease-1", 20480, 100);

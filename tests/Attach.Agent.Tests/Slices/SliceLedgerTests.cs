@@ -23,6 +23,51 @@ public sealed class SliceLedgerTests
         new(lease, epoch, kernel, gpu, memoryMiB, compute);
 
     [Fact]
+    public void Bind_MigInstance_TheBindingsEnvironmentNamesTheMigUuidAndKeepsIt()
+    {
+        var result = _ledger.Bind(Request(memoryMiB: 9984, compute: 100) with { MigUuid = "MIG-a686709d-6dc2-542a-8851-0d2508448c10" });
+
+        Assert.True(result.Succeeded);
+        Assert.Equal("MIG-a686709d-6dc2-542a-8851-0d2508448c10", result.Binding.MigUuid);
+        Assert.Equal("MIG-a686709d-6dc2-542a-8851-0d2508448c10", result.Binding.Environment["CUDA_VISIBLE_DEVICES"]);
+        Assert.False(result.Binding.Environment.ContainsKey("CUDA_DEVICE_MEMORY_LIMIT"));
+        Assert.Equal("MIG-a686709d-6dc2-542a-8851-0d2508448c10", Assert.Single(_ledger.Snapshot()).MigUuid);
+    }
+
+    [Fact]
+    public void Bind_TwoMigInstancesOfOneGpu_EachGetsItsWholeInstance()
+    {
+        var first = _ledger.Bind(Request("lease-1", memoryMiB: 9984, compute: 100) with { MigUuid = "MIG-a686709d-6dc2-542a-8851-0d2508448c10" });
+        var second = _ledger.Bind(Request("lease-2", memoryMiB: 9984, compute: 100, kernel: "kernel-2") with { MigUuid = "MIG-53864714-0a66-5df2-9007-9268e30d9a72" });
+
+        Assert.True(first.Succeeded);
+        Assert.True(second.Succeeded, second.Refusal?.Detail);
+        Assert.Equal("MIG-53864714-0a66-5df2-9007-9268e30d9a72", second.Binding.Environment["CUDA_VISIBLE_DEVICES"]);
+    }
+
+    [Fact]
+    public void Bind_MigInstanceAlreadyBoundToAnotherLease_IsRefused()
+    {
+        _ledger.Bind(Request("lease-1", memoryMiB: 9984, compute: 100) with { MigUuid = "MIG-a686709d-6dc2-542a-8851-0d2508448c10" });
+
+        var second = _ledger.Bind(Request("lease-2", memoryMiB: 9984, compute: 100, kernel: "kernel-2") with { MigUuid = "MIG-a686709d-6dc2-542a-8851-0d2508448c10" });
+
+        Assert.False(second.Succeeded);
+        Assert.Equal(LedgerRefusalKind.LeaseConflict, second.Refusal.Kind);
+        Assert.Contains("already bound to lease 'lease-1'", second.Refusal.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bind_MigUuidNotAMigDeviceUuid_IsInvalidAndBindsNothing()
+    {
+        var result = _ledger.Bind(Request(memoryMiB: 9984, compute: 100) with { MigUuid = "GPU-513536b6-7d19-9063-b049-1e69664bb298" });
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("migUuid must be a MIG device UUID", result.Refusal.Detail, StringComparison.Ordinal);
+        Assert.Empty(_ledger.Snapshot());
+    }
+
+    [Fact]
     public void Bind_FreeGpu_ReturnsBindingStampedByClock()
     {
         var result = _ledger.Bind(Request());

@@ -75,6 +75,7 @@ public sealed class SqliteStoreMigrationsTests : StoreMigrationsTests
         Assert.Equal(1, store.OpenedAtVersion);
         var lease = Assert.Single(state.Leases);
         Assert.Equal(("lease-old", 12L, "ada", 20480L, true, Broker.Pool.LeaseStatus.Bound), (lease.LeaseId, lease.Epoch, lease.Owner, lease.MemoryMiB, lease.Gpu.Simulated, lease.Status));
+        Assert.Null(lease.MigUuid); // migration 5 adds the column; a lease from before it was on no MIG instance the broker knew
         Assert.Equal(12, state.Epoch);
         Assert.Equal(new StoredKernel("kernel-1", "ada"), Assert.Single(state.Kernels));
     }

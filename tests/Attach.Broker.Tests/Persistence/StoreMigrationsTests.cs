@@ -56,6 +56,35 @@ public abstract class StoreMigrationsTests : IDisposable
         Assert.Equal(7, _db.Open().Load().Epoch);
     }
 
+    [StoreFact]
+    public void Load_LeaseOnAMigInstance_KeepsItsMigUuidAndALeaseOfAWholeGpuHasNone()
+    {
+        var store = _db.Open();
+        var onMig = Lease("node-a", Gpu(0, 80), 10 * GiB, 100);
+        store.AddLease(new Broker.Pool.Lease
+        {
+            LeaseId = onMig.LeaseId,
+            Epoch = 2,
+            KernelId = onMig.KernelId,
+            Owner = onMig.Owner,
+            NodeId = onMig.NodeId,
+            AgentUrl = onMig.AgentUrl,
+            Gpu = onMig.Gpu,
+            MemoryMiB = onMig.MemoryMiB,
+            ComputePercent = onMig.ComputePercent,
+            MigUuid = "MIG-a686709d-6dc2-542a-8851-0d2508448c10",
+            Since = onMig.Since,
+            Status = onMig.Status,
+        });
+        var whole = Lease("node-a", Gpu(1, 80), 10 * GiB);
+        store.AddLease(whole);
+
+        var leases = _db.Open().Load().Leases.ToDictionary(lease => lease.LeaseId);
+
+        Assert.Equal("MIG-a686709d-6dc2-542a-8851-0d2508448c10", leases[onMig.LeaseId].MigUuid);
+        Assert.Null(leases[whole.LeaseId].MigUuid);
+    }
+
     private static Broker.Pool.Lease WithEpoch(Broker.Pool.Lease lease, long epoch) => new()
     {
         LeaseId = lease.LeaseId,

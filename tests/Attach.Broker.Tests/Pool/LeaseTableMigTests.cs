@@ -72,6 +72,50 @@ public sealed class LeaseTableMigTests
         Assert.Equal(10 * GiB, small.MemoryMiB);
     }
 
+    private const string Mig0 = "MIG-a686709d-6dc2-542a-8851-0d2508448c10";
+    private const string Mig1 = "MIG-53864714-0a66-5df2-9007-9268e30d9a72";
+
+    /// <summary>Two 1g.10gb instances of the same size, with the UUIDs <c>nvidia-smi -L</c> gives them.</summary>
+    private static readonly GpuMigLayout TwinLayout = new(0, [new(0, 1, 0, 14, 10 * GiB, 0, Mig0), new(1, 2, 0, 14, 10 * GiB, 0, Mig1)]);
+
+    [Fact]
+    public void Reserve_OnAGpuInMigMode_TheLeaseNamesItsInstanceByMigUuid()
+    {
+        Beat([Layout with { Instances = [Layout.Instances[0] with { Uuid = Mig0 }, Layout.Instances[1] with { Uuid = Mig1 }] }]);
+
+        var small = _leases.Reserve("kernel-1", "ada", new SliceRequest(5 * GiB, 25)).Lease!;
+        var large = _leases.Reserve("kernel-2", "grace", new SliceRequest(20 * GiB, 25)).Lease!;
+
+        Assert.Equal((10 * GiB, Mig0), (small.MemoryMiB, small.MigUuid));
+        Assert.Equal((40 * GiB, Mig1), (large.MemoryMiB, large.MigUuid));
+        Assert.Equal([(0, Mig0), (1, Mig1)], _leases.Scheduler.Allocations().Select(a => (a.MigIndex!.Value, a.MigUuid!)).Order());
+    }
+
+    [Fact]
+    public void Reserve_OnAGpuNotInMigMode_TheLeaseNamesNoMigInstance()
+    {
+        Beat(null);
+
+        var lease = _leases.Reserve("kernel-1", "ada", new SliceRequest(5 * GiB, 25)).Lease!;
+
+        Assert.Null(lease.MigUuid);
+    }
+
+    [Fact]
+    public void Reconcile_BindingOnAMigInstanceTheBrokerLost_TakesThatInstanceByUuidNotAnotherOfItsSize()
+    {
+        // The agent holds the second of two equal instances; sized alone, the adoption would take the first.
+        var binding = Binding("lease-old", 3, A100, 10 * GiB, 100) with { MigUuid = Mig1 };
+        var heartbeat = Heartbeat("node-a", [A100], [binding]) with { Mig = [TwinLayout] };
+        _nodes.Record(heartbeat);
+        var adopted = Assert.Single(_leases.Reconcile(heartbeat).Adopted);
+
+        var next = _leases.Reserve("kernel-1", "ada", new SliceRequest(5 * GiB, 25)).Lease!;
+
+        Assert.Equal(Mig1, adopted.MigUuid);
+        Assert.Equal(Mig0, next.MigUuid);
+    }
+
     [Fact]
     public void Capacity_InstanceWithoutAReportedSize_IsLeftOut()
     {
