@@ -10,7 +10,7 @@ namespace Attach.Agent.Broker;
 
 /// <summary>
 /// Registers the node with the broker and renews it every <see cref="AgentOptions.HeartbeatInterval"/>, sending
-/// the GPUs and the whole ledger (the broker renews leases and reconciles from it). The first heartbeat goes out
+/// the GPUs, their latest readings and the whole ledger (the broker renews leases and reconciles from it). The first heartbeat goes out
 /// at start. An unreachable broker is logged once per outage and never stops the agent: bindings stay in place, and
 /// the first heartbeat that gets through carries the whole ledger, so the broker reconciles everything at once.
 /// </summary>
@@ -48,8 +48,11 @@ internal sealed class BrokerHeartbeatService(
     {
         var agent = options.Value;
         // The broker resolves "api/v1/bindings" against the agent URL: a trailing slash keeps a path base.
+        // The latest GPU readings go along: the broker keeps slices on a GPU that works from being released as idle.
+        var latest = readings?.Latest.Gpus ?? [];
         var heartbeat = new NodeHeartbeat(
-            agent.NodeId, BaseUrl.WithTrailingSlash(agent.AdvertisedUrl), inventory.Backend, inventory.Gpus, ledger.Snapshot(), MigLayouts(readings?.Latest.Gpus ?? []));
+            agent.NodeId, BaseUrl.WithTrailingSlash(agent.AdvertisedUrl), inventory.Backend, inventory.Gpus, ledger.Snapshot(), MigLayouts(latest),
+            latest.Count > 0 ? latest : null);
         try
         {
             await broker.SendHeartbeatAsync(heartbeat, cancellationToken);

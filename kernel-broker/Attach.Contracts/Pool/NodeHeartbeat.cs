@@ -10,13 +10,18 @@ namespace Attach.Contracts.Pool;
 /// The MIG layout of each GPU in MIG mode (absent or empty: no GPU is); the broker places whole MIG instances on them
 /// instead of slicing by memory.
 /// </param>
+/// <param name="Readings">
+/// The agent's latest reading of each GPU (absent: none yet, or an older agent). The broker keeps every slice on a GPU
+/// whose utilisation is at or above <c>Broker:Scheduling:BusyUtilizationPercent</c> from being released as idle.
+/// </param>
 public sealed record NodeHeartbeat(
     string NodeId,
     Uri AgentUrl,
     GpuBackendInfo Backend,
     IReadOnlyList<GpuInfo> Gpus,
     IReadOnlyList<BindingInfo> Bindings,
-    IReadOnlyList<GpuMigLayout>? Mig = null);
+    IReadOnlyList<GpuMigLayout>? Mig = null,
+    IReadOnlyList<GpuReading>? Readings = null);
 
 /// <summary>Which GPU backend an agent uses.</summary>
 /// <param name="Name">"simulated", or a real backend's name.</param>
