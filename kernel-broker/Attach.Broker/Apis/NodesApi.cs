@@ -65,6 +65,9 @@ internal static class NodesApi
             }
         }
 
+        // A GPU that works keeps its slices from the idle policy, whether or not the gateway saw a cell run.
+        kernels.KeepWorkingGpusHeld(heartbeat, logger);
+
         foreach (var lease in toUnbind)
         {
             // Off the request path: the agent is waiting for this heartbeat's answer.

@@ -27,6 +27,7 @@ internal sealed class KernelRegistry : IDisposable
     private readonly IdlePolicy _idlePolicy;
     private readonly LeaseTable? _leases;
     private readonly PreemptionOptions _preemption;
+    private readonly int _busyUtilizationPercent;
 
     public KernelRegistry(
         IGpuBinder binder,
@@ -40,6 +41,7 @@ internal sealed class KernelRegistry : IDisposable
     {
         _leases = leases;
         _preemption = scheduling?.Value.Preemption ?? new PreemptionOptions();
+        _busyUtilizationPercent = scheduling?.Value.BusyUtilizationPercent ?? new SchedulingOptions().BusyUtilizationPercent;
         _binder = binder;
         _events = events;
         _timeProvider = timeProvider;
@@ -112,6 +114,37 @@ internal sealed class KernelRegistry : IDisposable
     {
         ArgumentNullException.ThrowIfNull(lease);
         return _kernels.TryGetValue(lease.KernelId, out var kernel) && kernel.LoseAttachment(lease.LeaseId, reason);
+    }
+
+    /// <summary>
+    /// Applies a heartbeat's GPU readings to the idle policy: every kernel holding a slice (in the agent's ledger) on a
+    /// GPU whose utilisation is at or above <see cref="SchedulingOptions.BusyUtilizationPercent"/> has its idle clock
+    /// restarted. A GPU shared by several slices keeps all its holders: per-GPU utilisation cannot tell which one
+    /// works. Readings below the threshold, without utilisation (MIG mode) or from the simulated backend (its
+    /// utilisation is the bound compute shares, not work) change nothing. Returns the kernels kept.
+    /// </summary>
+    public IReadOnlyList<string> KeepWorkingGpusHeld(NodeHeartbeat heartbeat, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(heartbeat);
+        var kept = new List<string>();
+        foreach (var reading in heartbeat.Readings ?? [])
+        {
+            if (reading is null || reading.Simulated || reading.UtilizationPercent is not { } utilization || utilization < _busyUtilizationPercent)
+            {
+                continue;
+            }
+
+            foreach (var binding in heartbeat.Bindings.Where(b => b?.Gpu is { } gpu && gpu.Index == reading.Index))
+            {
+                if (_kernels.TryGetValue(binding.KernelId, out var kernel) && kernel.ReportGpuWork(binding.LeaseId, _busyUtilizationPercent))
+                {
+                    kept.Add(binding.KernelId);
+                    Log.GpuWorkKeepsSlice(logger, binding.KernelId, binding.LeaseId, heartbeat.NodeId, reading.Index, utilization, _busyUtilizationPercent);
+                }
+            }
+        }
+
+        return kept;
     }
 
     /// <summary>The kernel if it exists and <paramref name="user"/> may see it.</summary>

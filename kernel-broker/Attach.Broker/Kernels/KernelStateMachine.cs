@@ -404,6 +404,34 @@ internal sealed partial class KernelStateMachine : IDisposable, IQueueObserver
     }
 
     /// <summary>
+    /// Records that the GPU behind <paramref name="leaseId"/> reported work (utilisation at or above the busy threshold
+    /// in its agent's heartbeat): the idle clock restarts, as if the kernel had reported activity, so a process the
+    /// gateway never sees (a runtime attach, background work after a cell) keeps its slice while its GPU computes.
+    /// False when the kernel is not Attached on that lease, or a cell already keeps it busy.
+    /// </summary>
+    public bool ReportGpuWork(string leaseId, int thresholdPercent)
+    {
+        lock (_lock)
+        {
+            if (_disposed || _state != KernelState.Attached || _busy || _attachment?.LeaseId != leaseId)
+            {
+                return false;
+            }
+
+            ArmIdleTimer_NeedsLock();
+            var reason = $"busy: its GPU reports work (utilisation at or above {thresholdPercent}%); the slice goes back to the pool " +
+                $"{_idleRule.IdleTimeout.TotalSeconds:0.#} s after the GPU and the kernel are both idle";
+            if (reason != _reason)
+            {
+                // Only the change is published: the agent reports every few seconds while the GPU works.
+                TransitionTo_NeedsLock(KernelState.Attached, reason);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
     /// Releases the slice now (a user's "release", the kernel shutting down, a shim process exiting) and
     /// waits for it. With <paramref name="onlyLeaseId"/>, only that lease is released: a release that
     /// arrives after the session was given a new lease leaves the new one alone.

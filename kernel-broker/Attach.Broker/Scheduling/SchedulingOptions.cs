@@ -45,6 +45,15 @@ internal sealed class SchedulingOptions
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan MinimumHold { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// A GPU whose utilisation in its agent's heartbeat is at or above this share counts as working: every slice on it
+    /// has its idle clock restarted (per-GPU utilisation cannot tell which of several slices works, so all are kept).
+    /// Readings without utilisation (MIG mode) and simulated readings (they report the bound compute shares, not work)
+    /// change nothing.
+    /// </summary>
+    [Range(1, 100)]
+    public int BusyUtilizationPercent { get; set; } = 10;
+
     /// <summary>Whether interactive requests may suspend batch slices, and which ones.</summary>
     public PreemptionOptions Preemption { get; set; } = new();
 
