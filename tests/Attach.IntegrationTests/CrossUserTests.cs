@@ -150,7 +150,7 @@ public sealed class CrossUserTests(TwoUserDeploymentFixture fixture, ITestOutput
         await using (var kernel = await KernelChannelClient.ConnectAsync(ServerOf("bob"), kernelId, _deployment.Users["bob"].Token, KernelChannelClient.V1, CancellationToken.None))
         {
             var messages = await kernel.CollectUntilDoneAsync(await kernel.SendExecuteRequestAsync("device = \"cuda\"\nprint('bob ran')", CancellationToken.None), CellTimeout);
-            Assert.Contains(messages, m => m.Text == "bob ran\n");
+            Assert.Contains(messages, m => m.Printed("bob ran"));
         }
 
         // Bob sees his kernel attach; ada was told nothing about it, then or since.
@@ -209,7 +209,7 @@ public sealed class CrossUserTests(TwoUserDeploymentFixture fixture, ITestOutput
         var messages = await kernel.CollectUntilDoneAsync(await kernel.SendExecuteRequestAsync("device = \"cuda\"\nprint('bob on gpu')", CancellationToken.None), CellTimeout);
 
         Assert.Contains(messages, m => m.Text?.StartsWith("attach: GPU ", StringComparison.Ordinal) == true);
-        Assert.Contains(messages, m => m.Text == "bob on gpu\n");
+        Assert.Contains(messages, m => m.Printed("bob on gpu"));
     }
 
     [Fact]

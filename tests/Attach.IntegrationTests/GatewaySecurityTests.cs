@@ -145,7 +145,7 @@ public sealed class GatewaySecurityTests(EmbeddedDeploymentFixture fixture)
 
         Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, await bad.WaitForCloseAsync(TimeSpan.FromSeconds(30)));
         var messages = await good.CollectUntilDoneAsync(await good.SendExecuteRequestAsync("print('still here')", CancellationToken.None), TimeSpan.FromSeconds(60));
-        Assert.Contains(messages, m => m.Text == "still here\n");
+        Assert.Contains(messages, m => m.Printed("still here"));
     }
 
     [Fact]

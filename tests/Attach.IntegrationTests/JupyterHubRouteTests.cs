@@ -166,7 +166,7 @@ public sealed class JupyterHubRouteTests(JupyterHubDeploymentFixture fixture, IT
 
         Assert.Equal(KernelChannelClient.V1, kernel.SubProtocol);
         var attachLine = messages.ToList().FindIndex(m => m.Text?.StartsWith("attach: GPU ", StringComparison.Ordinal) == true);
-        var output = messages.ToList().FindIndex(m => m.Text == "carol on gpu\n");
+        var output = messages.ToList().FindIndex(m => m.Printed("carol on gpu"));
         Assert.True(attachLine >= 0 && attachLine < output, "no attach line before the cell's output in: " + string.Join(", ", messages));
         Assert.Contains("(simulated)", messages[attachLine].Text, StringComparison.Ordinal);
         var carols = await BrokerKernelsOfAsync("carol");

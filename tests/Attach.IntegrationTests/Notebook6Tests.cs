@@ -49,7 +49,7 @@ public sealed class Notebook6Tests(Notebook6DeploymentFixture fixture)
         var messages = await kernel.CollectUntilDoneAsync(await kernel.SendExecuteRequestAsync("import sys\nprint(sys.version_info[0])", CancellationToken.None), TimeSpan.FromSeconds(60));
 
         Assert.Null(kernel.SubProtocol);
-        Assert.Contains(messages, m => m.Text == "3\n");
+        Assert.Contains(messages, m => m.Printed("3"));
     }
 
     [Fact]
@@ -61,7 +61,7 @@ public sealed class Notebook6Tests(Notebook6DeploymentFixture fixture)
         var messages = (await kernel.CollectUntilDoneAsync(await kernel.SendExecuteRequestAsync("import os\nx = 'tensor'.upper()  # then x.cuda()\nprint(x); device='cuda'", CancellationToken.None), TimeSpan.FromSeconds(60))).ToList();
 
         var attach = messages.FindIndex(m => m.Text?.StartsWith("attach: GPU ", StringComparison.Ordinal) == true);
-        var output = messages.FindIndex(m => m.Text == "TENSOR\n");
+        var output = messages.FindIndex(m => m.Printed("TENSOR"));
         Assert.True(attach >= 0 && output > attach, string.Join(", ", messages));
     }
 }

@@ -12,5 +12,12 @@ public sealed record ReceivedMessage(string Channel, JsonElement Header, JsonEle
     /// <summary>For <c>stream</c> messages: the text.</summary>
     public string? Text => MsgType == "stream" ? Content.GetProperty("text").GetString() : null;
 
+    /// <summary>
+    /// Whether this is the <c>stream</c> output of <c>print(line)</c>. Python's print writes the text and the newline
+    /// separately, and ipykernel may flush between the two writes (it does on a loaded machine), so the output comes
+    /// as <c>"line\n"</c> or as <c>"line"</c> followed by <c>"\n"</c>: both count.
+    /// </summary>
+    public bool Printed(string line) => Text is { } text && text.TrimEnd('\n') == line;
+
     public override string ToString() => $"{Channel}/{MsgType}{(Text is { } t ? $" {t.Trim()}" : "")}";
 }
