@@ -68,26 +68,29 @@ internal static class ConcurrencyBenchmark
             await Task.Delay(100);
         }
 
-        (string Path, Uri Url, string? Token)[] paths =
+        // What each proxy spends: the gateway's path is the gateway and the broker it reports to; CHP's is its node process.
+        ManagedProcess[] attach = [.. deployment.Processes.Where(p => p.Name is "gateway" or "broker")];
+        ManagedProcess[] proxy = [chp];
+        (string Path, Uri Url, string? Token, ManagedProcess[] Metered)[] paths =
         [
-            ("echo backend, direct", echoUrl, null),
-            ("through the Attach gateway", deployment.GatewayUrl, deployment.GatewayToken),
-            ("through configurable-http-proxy 5.3", chpUrl, null),
+            ("echo backend, direct", echoUrl, null, []),
+            ("through the Attach gateway", deployment.GatewayUrl, deployment.GatewayToken, attach),
+            ("through configurable-http-proxy 5.3", chpUrl, null, proxy),
         ];
         var rows = new List<LoadRow>();
         _loadBefore = LoadAverage();
         foreach (var clients in ClientCounts)
         {
-            foreach (var (path, url, token) in paths)
+            foreach (var (path, url, token, metered) in paths)
             {
-                var row = await LoadAsync(path, url, token, clients, Duration(clients));
+                var row = await LoadAsync(path, url, token, clients, Duration(clients), metered);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"bench: {path}, {clients} clients: {row.CellsPerSecond:0} cells/s, p50 {row.Latency.Percentile(50):0.00} ms, p99 {row.Latency.Percentile(99):0.00} ms"));
+                    $"bench: {path}, {clients} clients: {row.CellsPerSecond:0} cells/s, CPU {row.CpuMsPerCell * 1000:0} µs/cell, p50 {row.Latency.Percentile(50):0.00} ms, p75 {row.Latency.Percentile(75):0.00} ms, p90 {row.Latency.Percentile(90):0.00} ms, p99 {row.Latency.Percentile(99):0.00} ms, mean {row.Latency.Samples.Average():0.00} ms"));
                 rows.Add(row);
             }
 
-            rows.Add(await LoadAsync(AskedPath, deployment.GatewayUrl, deployment.GatewayToken, clients, Duration(clients), code: AskedCell));
-            rows.Add(await LoadAsync(KernelInfoPath, deployment.GatewayUrl, deployment.GatewayToken, clients, Duration(clients), kernelInfo: true));
+            rows.Add(await LoadAsync(AskedPath, deployment.GatewayUrl, deployment.GatewayToken, clients, Duration(clients), attach, code: AskedCell));
+            rows.Add(await LoadAsync(KernelInfoPath, deployment.GatewayUrl, deployment.GatewayToken, clients, Duration(clients), attach, kernelInfo: true));
             rows.Add(await BrokerDecisionAsync(deployment, clients, Duration(clients)));
         }
 
@@ -121,7 +124,7 @@ internal static class ConcurrencyBenchmark
     /// <summary>What the gateway logs once it has the broker's rules (event 2390).</summary>
     private const string RulesLoadedLog = "GPU-evidence rules: cells with no evidence at all go to the kernel without waiting";
 
-    private static async Task<LoadRow> LoadAsync(string path, Uri server, string? token, int clients, TimeSpan duration, bool kernelInfo = false, string code = "x = 1")
+    private static async Task<LoadRow> LoadAsync(string path, Uri server, string? token, int clients, TimeSpan duration, ManagedProcess[] metered, bool kernelInfo = false, string code = "x = 1")
     {
         Func<KernelChannelClient, Task> cell = kernelInfo
             ? KernelInfoAsync
@@ -144,7 +147,7 @@ internal static class ConcurrencyBenchmark
                 }
             }));
 
-            return await LoopAsync(path, duration, connections.Select(c => (Func<Task>)(() => cell(c))).ToList());
+            return await LoopAsync(path, duration, connections.Select(c => (Func<Task>)(() => cell(c))).ToList(), metered);
         }
         finally
         {
@@ -203,14 +206,28 @@ internal static class ConcurrencyBenchmark
 
         var kernels = Enumerable.Range(0, clients).Select(_ => Guid.NewGuid().ToString()).ToList();
         await Task.WhenAll(kernels.Select(DecideAsync));
-        return await LoopAsync("broker decision alone (no proxying)", duration, kernels.Select(k => (Func<Task>)(() => DecideAsync(k))).ToList());
+        return await LoopAsync("broker decision alone (no proxying)", duration, kernels.Select(k => (Func<Task>)(() => DecideAsync(k))).ToList(), [.. deployment.Processes.Where(p => p.Name == "broker")]);
     }
 
-    /// <summary>Runs every client's cell back to back until <paramref name="duration"/> has passed; cells/s over the whole run.</summary>
-    private static async Task<LoadRow> LoopAsync(string path, TimeSpan duration, List<Func<Task>> clients)
+    /// <summary>
+    /// Traffic before the measured run, on every path alike: the gateway and the echo (.NET) and configurable-http-proxy (V8)
+    /// all compile their hot paths while they serve, so the first seconds measure their JITs, not their relaying.
+    /// </summary>
+    public static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Runs every client's cell back to back for <see cref="WarmUp"/> then <paramref name="duration"/>; only cells sent after the
+    /// warm-up count, and cells/s is over the measured part alone, as is the CPU the <paramref name="metered"/> processes used.
+    /// </summary>
+    private static async Task<LoadRow> LoopAsync(string path, TimeSpan duration, List<Func<Task>> clients, ManagedProcess[] metered)
     {
-        var started = Stopwatch.GetTimestamp();
-        var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var measureFrom = Stopwatch.GetTimestamp() + (long)(WarmUp.TotalSeconds * Stopwatch.Frequency);
+        var deadline = measureFrom + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var cpuFrom = Task.Run(async () =>
+        {
+            await Task.Delay(WarmUp);
+            return CpuOf(metered);
+        });
         var perClient = await Task.WhenAll(clients.Select(cell => Task.Run(async () =>
         {
             var samples = new List<double>(1024);
@@ -218,15 +235,21 @@ internal static class ConcurrencyBenchmark
             {
                 var sent = Stopwatch.GetTimestamp();
                 await cell();
-                samples.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                if (sent >= measureFrom)
+                {
+                    samples.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+                }
             }
 
             return samples;
         })));
-        var elapsed = Stopwatch.GetElapsedTime(started);
+        var cpu = CpuOf(metered) - await cpuFrom;
+        var elapsed = Stopwatch.GetElapsedTime(measureFrom);
         var all = perClient.SelectMany(s => s).ToList();
-        return new LoadRow(path, clients.Count, duration, all.Count / elapsed.TotalSeconds, new Row(path, all));
+        return new LoadRow(path, clients.Count, duration, all.Count / elapsed.TotalSeconds, new Row(path, all), metered.Length == 0 ? null : cpu.TotalMilliseconds / all.Count);
     }
+
+    private static TimeSpan CpuOf(ManagedProcess[] processes) => processes.Aggregate(TimeSpan.Zero, (sum, p) => sum + p.CpuTime);
 
     public static string Render(List<LoadRow> rows)
     {
@@ -241,7 +264,7 @@ internal static class ConcurrencyBenchmark
         text.AppendLine("and tells the broker afterwards (in its batched reports, `POST /api/v1/kernels/reports`). The row `x = 1  # asked` is the same cell with a comment,");
         text.AppendLine("which the gateway leaves to the broker: it waits for the broker's decision (one HTTP round trip per cell), as every cell did before.");
         text.AppendLine("configurable-http-proxy 5.3.0 (npm, Node " + NodeVersion() + ") runs with `--default-target` the echo backend.");
-        text.AppendLine(CultureInfo.InvariantCulture, $"Durations: {string.Join(", ", ClientCounts.Select(n => $"{n} client{(n == 1 ? "" : "s")} {Duration(n).TotalSeconds:0} s"))}, after 3 warm-up cells per client.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Durations: {string.Join(", ", ClientCounts.Select(n => $"{n} client{(n == 1 ? "" : "s")} {Duration(n).TotalSeconds:0} s"))}, each after 3 warm-up cells per client and {WarmUp.TotalSeconds:0} s of unmeasured traffic on the same path.");
         text.AppendLine("Limits raised for 500 clients: thread pool minimum 256 in the client process and 64+ in the echo; sockets open at once reach about 2,000");
         text.AppendLine("(each client's, and two per proxied connection), so `ulimit -n` must allow that (it is 20,000 here; Debian's default 1,024 is too low).");
         text.AppendLine("Everything (clients, proxies, echo) shares this machine's cores, so at 500 clients the client side takes a large share of the CPU; compare rows, not absolutes.");
@@ -251,12 +274,12 @@ internal static class ConcurrencyBenchmark
         text.AppendLine(CultureInfo.InvariantCulture, $"The machine is shared with other work while this runs (1-minute load average {_loadBefore} when this part began, {_loadAfter} when it ended,");
         text.AppendLine(CultureInfo.InvariantCulture, $"on {Environment.ProcessorCount} cores); repeated runs move single rows by tens of percent or more, so compare rows of one run, not runs.");
         text.AppendLine();
-        text.AppendLine("| clients | path | cells/s | messages/s | p50 ms | p99 ms |");
-        text.AppendLine("|---:|---|---:|---:|---:|---:|");
+        text.AppendLine("| clients | path | cells/s | messages/s | p50 ms | p99 ms | proxy CPU µs/cell |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|");
         foreach (var row in rows)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {row.Clients} | {row.Path} | {row.CellsPerSecond:0} | {(row.Path.StartsWith("broker", StringComparison.Ordinal) ? "—" : (4 * row.CellsPerSecond).ToString("0", CultureInfo.InvariantCulture))} | {row.Latency.Percentile(50):0.00} | {row.Latency.Percentile(99):0.00} |");
+                $"| {row.Clients} | {row.Path} | {row.CellsPerSecond:0} | {(row.Path.StartsWith("broker", StringComparison.Ordinal) ? "—" : (4 * row.CellsPerSecond).ToString("0", CultureInfo.InvariantCulture))} | {row.Latency.Percentile(50):0.00} | {row.Latency.Percentile(99):0.00} | {(row.CpuMsPerCell is { } cpu ? (cpu * 1000).ToString("0", CultureInfo.InvariantCulture) : "—")} |");
         }
 
         text.AppendLine();
@@ -328,5 +351,11 @@ internal static class ConcurrencyBenchmark
     }
 }
 
-/// <summary>One path at one client count: completed cells per second over the run, and every cell's round trip.</summary>
-internal sealed record LoadRow(string Path, int Clients, TimeSpan Duration, double CellsPerSecond, Row Latency);
+/// <summary>One path at one client count: completed cells per second over the run, every cell's round trip, and what the path's processes spent on it.</summary>
+/// <param name="Path">The path's label.</param>
+/// <param name="Clients">How many clients ran at once.</param>
+/// <param name="Duration">The measured time (after the warm-up).</param>
+/// <param name="CellsPerSecond">Cells completed per second over the measured time.</param>
+/// <param name="Latency">Every measured cell's round trip.</param>
+/// <param name="CpuMsPerCell">CPU the path's own processes used per cell (the gateway and broker; configurable-http-proxy's node); null for the direct path.</param>
+internal sealed record LoadRow(string Path, int Clients, TimeSpan Duration, double CellsPerSecond, Row Latency, double? CpuMsPerCell);

@@ -26,6 +26,10 @@ internal sealed partial class KernelChannelRelay
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
             SingleWriter = true,
+
+            // The forwarder runs on the reader's thread when it is waiting for the next message (the usual case): one
+            // thread hop less per message. It only runs until its next await (a send, or a held cell's decision).
+            AllowSynchronousContinuations = true,
         });
         var reader = ReadClientAsync(connection, queue.Writer, cancellationToken);
         try

@@ -333,46 +333,16 @@ internal sealed partial class KernelChannelRelay(
 
         public void EndClient(ClientEnd end) => Volatile.Write(ref _clientEnded, end);
 
-        /// <summary>Numbers the next client message read (1, 2, 3, …); only the reader calls it.</summary>
-        public long NextSequence()
-        {
-            lock (_holdLock)
-            {
-                return ++_lastRead;
-            }
-        }
+        /// <summary>Numbers the next client message read (1, 2, 3, …); only the reader calls it. Lock-free: it runs per message.</summary>
+        public long NextSequence() => Interlocked.Increment(ref _lastRead);
 
-        public long LastRead
-        {
-            get
-            {
-                lock (_holdLock)
-                {
-                    return _lastRead;
-                }
-            }
-        }
+        public long LastRead => Volatile.Read(ref _lastRead);
 
         /// <summary>An interrupt from outside the channel: everything read so far counts as before it.</summary>
-        public string? InterruptEverythingRead()
-        {
-            long sequence;
-            lock (_holdLock)
-            {
-                sequence = _lastRead + 1;
-            }
+        public string? InterruptEverythingRead() => Interrupt(Volatile.Read(ref _lastRead) + 1);
 
-            return Interrupt(sequence);
-        }
-
-        /// <summary>Whether an interrupt was read after the message with this sequence number.</summary>
-        public bool IsInterrupted(long sequence)
-        {
-            lock (_holdLock)
-            {
-                return sequence < _interruptedBefore;
-            }
-        }
+        /// <summary>Whether an interrupt was read after the message with this sequence number (it only ever grows, so no lock).</summary>
+        public bool IsInterrupted(long sequence) => sequence < Volatile.Read(ref _interruptedBefore);
 
         /// <summary>Marks a cell as held, unless an interrupt after it has already been read.</summary>
         public bool TryBeginHold(long sequence, string msgId, CancellationTokenSource hold)
@@ -407,7 +377,7 @@ internal sealed partial class KernelChannelRelay(
             string? heldMsgId;
             lock (_holdLock)
             {
-                _interruptedBefore = Math.Max(_interruptedBefore, sequence);
+                Volatile.Write(ref _interruptedBefore, Math.Max(_interruptedBefore, sequence));
                 if (_hold is null || _heldSequence >= sequence)
                 {
                     return null;

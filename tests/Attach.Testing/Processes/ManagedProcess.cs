@@ -25,6 +25,16 @@ public sealed class ManagedProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>CPU time (user and system) the process has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static ManagedProcess Start(string name, string fileName, IEnumerable<string> arguments, IDictionary<string, string> environment, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName)
