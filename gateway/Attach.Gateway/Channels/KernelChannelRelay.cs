@@ -273,7 +273,7 @@ internal sealed partial class KernelChannelRelay(
     /// </summary>
     private sealed class Connection(string kernelId, string user, string? sessionId, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
     {
-        private readonly SemaphoreSlim _clientSend = new(1, 1);
+        private readonly SendGate _clientSend = new();
         private readonly CancellationTokenSource _clientGone = new();
         private readonly Lock _holdLock = new();
         private long _interruptedBefore;
@@ -402,7 +402,7 @@ internal sealed partial class KernelChannelRelay(
         /// <summary>Kernel output and the gateway's own messages share the client socket, which takes one send at a time.</summary>
         public async Task SendToClientAsync(KernelFrame frame, CancellationToken cancellationToken)
         {
-            await _clientSend.WaitAsync(cancellationToken);
+            await _clientSend.EnterAsync(cancellationToken);
             try
             {
                 // After the gateway closed a misbehaving client, answers for what it had queued have nowhere to go.
@@ -413,20 +413,20 @@ internal sealed partial class KernelChannelRelay(
             }
             finally
             {
-                _clientSend.Release();
+                _clientSend.Exit();
             }
         }
 
         public async Task CloseClientAsync(WebSocketCloseStatus status, string? description)
         {
-            await _clientSend.WaitAsync();
+            await _clientSend.EnterAsync(CancellationToken.None);
             try
             {
                 await CloseQuietlyAsync(Client, status, description);
             }
             finally
             {
-                _clientSend.Release();
+                _clientSend.Exit();
             }
         }
 
