@@ -1,0 +1,79 @@
+using Attach.Broker.Pool;
+using Attach.Broker.Scheduling;
+using Attach.Contracts.Pool;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using static Attach.Broker.Tests.Pool.PoolBuilders;
+
+namespace Attach.Broker.Tests.Pool;
+
+/// <summary>
+/// One sweep of <see cref="LeaseTable.ReclaimDeadNodes"/> that declares several nodes dead at once. Found by
+/// <see cref="Persistence.SuspendRestartPropertyTests"/>: removing the first node freed capacity, the queue placed a
+/// waiter on the second (still online for the scheduler: no heartbeat had come to say otherwise), and removing that one
+/// next left a placement for a node the table no longer had, so the sweep threw, half done.
+/// </summary>
+public sealed class DeadNodeSweepTests
+{
+    private static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(30);
+    private static readonly GpuInfo[] NodeA = [Gpu(0, 80), Gpu(1, 40, "A100 40GB")];
+    private static readonly GpuInfo[] NodeB = [Gpu(0, 80)];
+
+    [Fact]
+    public async Task ReclaimDeadNodes_EveryAgentSilentAtOnce_ReclaimsThemAllAndPlacesNoWaiterOnAnyOfThem()
+    {
+        var time = new FakeTimeProvider(Epoch);
+        var nodes = new NodeRegistry(time, Options.Create(new BrokerOptions { NodeStaleAfter = StaleAfter, LeaseTtl = Ttl }));
+        var table = new LeaseTable(nodes, time, scheduler: new PoolScheduler(new SchedulingOptions().ToSettings(), time));
+        foreach (var (nodeId, gpus) in new[] { ("node-a", NodeA), ("node-b", NodeB) })
+        {
+            var heartbeat = Heartbeat(nodeId, gpus);
+            nodes.Record(heartbeat);
+            table.Reconcile(heartbeat);
+        }
+
+        // The pool as the property left it: three slices held, two requests queued behind them.
+        var held = new[] { ("k0", "grace", 80 * GiB, PriorityClass.Interactive), ("k1", "grace", 10 * GiB, PriorityClass.Interactive), ("k2", "ada", 40 * GiB, PriorityClass.Batch) }
+            .Select(k => table.Reserve(k.Item1, k.Item2, new SliceRequest(k.Item3, 25, Priority: k.Item4)).Lease!)
+            .ToList();
+        Assert.All(held, Assert.NotNull);
+        Assert.Equal(["node-a/0", "node-a/1", "node-b/0"], held.Select(l => $"{l.NodeId}/{l.Gpu.Index}"));
+        foreach (var lease in held)
+        {
+            // Idle kernels: their slices are expected back at the idle timeout, which the queue's reservations plan with.
+            table.ExpectRelease(lease.LeaseId, Epoch + TimeSpan.FromSeconds(8));
+        }
+
+        var waiting = new[] { ("k3", "ada", 80 * GiB), ("k4", "grace", 40 * GiB) }
+            .Select(k => table.Reserve(k.Item1, k.Item2, new SliceRequest(k.Item3, 25, Priority: PriorityClass.Batch), wait: true).Ticket!)
+            .ToList();
+        Assert.All(waiting, Assert.NotNull);
+
+        // Both agents go quiet; nothing reaches the broker until the sweep. The idle kernels try to give their slices
+        // back at the timeout, but no agent answers the unbind, so the slices stay reserved until the sweep.
+        time.Advance(TimeSpan.FromSeconds(8));
+        foreach (var lease in held)
+        {
+            table.ExpectRelease(lease.LeaseId, null);
+            table.SetStatus(lease.LeaseId, LeaseStatus.Releasing);
+        }
+
+        time.Advance(Ttl);
+        var reclaim = table.ReclaimDeadNodes(Ttl);
+
+        Assert.Equal(["node-a", "node-b"], reclaim.Nodes.Select(n => n.NodeId).Order(StringComparer.Ordinal));
+        Assert.Equal(held.Select(l => l.LeaseId).Order(StringComparer.Ordinal), reclaim.Nodes.SelectMany(n => n.Leases).Select(l => l.LeaseId).Order(StringComparer.Ordinal));
+        Assert.Empty(table.Snapshot());
+        Assert.Empty(table.Scheduler.Allocations());
+        Assert.All(waiting, t => Assert.False(t.Placed.IsCompleted, $"{t.KernelId} was placed on a node the sweep declared dead"));
+        Assert.All(waiting, t => Assert.True(table.Scheduler.IsWaiting(t.KernelId), $"{t.KernelId} left the queue without a slice"));
+
+        // The first agent back serves the queue.
+        var back = Heartbeat("node-b", NodeB);
+        nodes.Record(back);
+        table.Reconcile(back);
+        var served = Assert.Single(waiting, t => t.Placed.IsCompletedSuccessfully);
+        Assert.Equal("node-b", (await served.Placed).NodeId);
+    }
+}
