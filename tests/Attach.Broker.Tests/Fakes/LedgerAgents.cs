@@ -64,6 +64,28 @@ internal sealed class LedgerAgents : HttpMessageHandler
         }
     }
 
+    /// <summary>
+    /// The agent dies with its next request: after answering it, or (<paramref name="loseAnswer"/>) after doing what it
+    /// asked but before the answer leaves, so the broker sees a failed call that took effect. A resume's answer is never
+    /// lost: the broker could not tell a resumed process from a suspended one, and the property does not claim it can.
+    /// </summary>
+    public void KillWithNextRequest(string nodeId, bool loseAnswer)
+    {
+        lock (_lock)
+        {
+            _agents[nodeId].Dying = loseAnswer ? Dying.LosingAnswer : Dying.AfterAnswer;
+        }
+    }
+
+    /// <summary>Whether the agent will die with its next request.</summary>
+    public bool IsDying(string nodeId)
+    {
+        lock (_lock)
+        {
+            return _agents[nodeId].Dying != Dying.No;
+        }
+    }
+
     /// <summary>The agent answers again; with <paramref name="forgetLedger"/> it lost its ledger (and nothing is bound any more).</summary>
     public void Revive(string nodeId, bool forgetLedger)
     {
@@ -71,6 +93,7 @@ internal sealed class LedgerAgents : HttpMessageHandler
         {
             var agent = _agents[nodeId];
             agent.Alive = true;
+            agent.Dying = Dying.No;
             if (forgetLedger)
             {
                 agent.Ledger.Clear();
@@ -124,7 +147,6 @@ internal sealed class LedgerAgents : HttpMessageHandler
     private HttpResponseMessage Answer(HttpMethod method, Uri uri, string? body)
     {
         var nodeId = uri.Host;
-        var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
         lock (_lock)
         {
             var agent = _agents[nodeId];
@@ -132,6 +154,30 @@ internal sealed class LedgerAgents : HttpMessageHandler
             {
                 throw new HttpRequestException($"connection refused: the agent on {nodeId} is down");
             }
+
+            var answer = Answer(nodeId, agent, method, uri, body);
+            if (agent.Dying == Dying.No)
+            {
+                return answer;
+            }
+
+            var lose = agent.Dying == Dying.LosingAnswer && !uri.AbsolutePath.EndsWith("/resume", StringComparison.Ordinal);
+            agent.Alive = false;
+            agent.Dying = Dying.No;
+            if (lose)
+            {
+                answer.Dispose();
+                throw new HttpRequestException($"connection reset: the agent on {nodeId} died before answering");
+            }
+
+            return answer;
+        }
+    }
+
+    private HttpResponseMessage Answer(string nodeId, Agent agent, HttpMethod method, Uri uri, string? body)
+    {
+        var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        {
 
             if (method == HttpMethod.Get)
             {
@@ -247,8 +293,17 @@ internal sealed class LedgerAgents : HttpMessageHandler
 
     private static T Read<T>(string? body) => System.Text.Json.JsonSerializer.Deserialize<T>(body!, System.Text.Json.JsonSerializerOptions.Web)!;
 
+    private enum Dying
+    {
+        No,
+        AfterAnswer,
+        LosingAnswer,
+    }
+
     private sealed class Agent(GpuInfo[] gpus)
     {
+        public Dying Dying { get; set; }
+
         public GpuInfo[] Gpus { get; } = gpus;
 
         public bool Alive { get; set; } = true;

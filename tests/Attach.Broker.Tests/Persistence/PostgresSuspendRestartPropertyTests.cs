@@ -15,7 +15,7 @@ public sealed class PostgresSuspendRestartPropertyTests
     public void RandomAttachReleaseSuspendAgentDeathAndRestart_KeepThePoolConsistentAndServeEveryWaiter()
     {
         var property = Prop.ForAll(SuspendRestartPropertyTests.SuspendRestartSteps.Steps(), Sequence);
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(20).WithQuietOnSuccess(true), property);
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(3).WithQuietOnSuccess(true), property);
     }
 
     private static void Sequence(SuspendRestartPropertyTests.PoolStep[] steps) =>
