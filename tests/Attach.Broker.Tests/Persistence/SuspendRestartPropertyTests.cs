@@ -225,7 +225,16 @@ public sealed class SuspendRestartPropertyTests
 
             var kernel = suspended[p % suspended.Count];
             var size = (p / 7 % 3) switch { 0 => 10 * GiB, 1 => 40 * GiB, _ => 80 * GiB };
+            var left = kernel.Suspension!;
+            var onGpu = _broker.Leases.Snapshot().Where(l => l.NodeId == left.NodeId && l.Gpu.Index == left.GpuIndex).ToList();
+            var roomOnItsGpu = onGpu.Sum(l => l.MemoryMiB) + size <= Pool[left.NodeId].Single(g => g.Index == left.GpuIndex).MemoryTotalMiB
+                && onGpu.Sum(l => l.ComputePercent) + 25 <= 100 && _broker.Leases.Scheduler.WaiterCount == 0;
             await AskAsync(kernel, new SliceRequest(size, 25), $"resume {kernel.KernelId} {size / GiB} GiB");
+            if (roomOnItsGpu && kernel.Status is { State: KernelState.Attached, Attachment: { } attachment })
+            {
+                // Same node always (checked after every step); the same GPU whenever it has room.
+                Assert.True(attachment.GpuIndex == left.GpuIndex, $"{kernel.KernelId} left GPU {left.GpuIndex} on {left.NodeId}, which has room, but resumed on GPU {attachment.GpuIndex}");
+            }
         }
 
         private async Task AgentDiesOrReturnsAsync(int p)
