@@ -246,7 +246,7 @@ internal sealed class LeaseTable
                 _scheduler.SetNodeOnline(nodeId, online: false);
             }
 
-            // Nodes silent for less than the TTL are left out of placement too, as a reservation would leave them.
+            // Nodes silent past the stale limit, not yet the TTL, leave placement too, as a reservation would leave them out.
             SyncNodes_NeedsLock(live, placed);
             foreach (var (nodeId, seen) in dying)
             {

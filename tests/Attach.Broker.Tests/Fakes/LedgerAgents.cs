@@ -177,42 +177,39 @@ internal sealed class LedgerAgents : HttpMessageHandler
     private HttpResponseMessage Answer(string nodeId, Agent agent, HttpMethod method, Uri uri, string? body)
     {
         var segments = uri.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (method == HttpMethod.Get)
         {
-
-            if (method == HttpMethod.Get)
-            {
-                return Json(HttpStatusCode.OK, agent.Ledger.Values.ToList());
-            }
-
-            if (method == HttpMethod.Post && segments.Length == 3)
-            {
-                return Bind(nodeId, agent, Read<BindRequest>(body));
-            }
-
-            var leaseId = Uri.UnescapeDataString(segments[3]);
-            if (method == HttpMethod.Delete)
-            {
-                var epoch = long.Parse(uri.Query.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture);
-                if (!agent.Ledger.TryGetValue(leaseId, out var held))
-                {
-                    return Problem(HttpStatusCode.NotFound, "No such binding");
-                }
-
-                if (held.Epoch != epoch)
-                {
-                    return Refuse(HttpStatusCode.Conflict, "Stale lease epoch", $"{nodeId}: unbind of {leaseId} at epoch {epoch}, bound at {held.Epoch}");
-                }
-
-                agent.Ledger.Remove(leaseId);
-                return new HttpResponseMessage(HttpStatusCode.NoContent);
-            }
-
-            return segments[4] switch
-            {
-                "suspend" => Suspend(nodeId, agent, leaseId, Read<SuspendRequest>(body)),
-                _ => Resume(nodeId, agent, leaseId, Read<ResumeRequest>(body)),
-            };
+            return Json(HttpStatusCode.OK, agent.Ledger.Values.ToList());
         }
+
+        if (method == HttpMethod.Post && segments.Length == 3)
+        {
+            return Bind(nodeId, agent, Read<BindRequest>(body));
+        }
+
+        var leaseId = Uri.UnescapeDataString(segments[3]);
+        if (method == HttpMethod.Delete)
+        {
+            var epoch = long.Parse(uri.Query.Split('=')[1], System.Globalization.CultureInfo.InvariantCulture);
+            if (!agent.Ledger.TryGetValue(leaseId, out var held))
+            {
+                return Problem(HttpStatusCode.NotFound, "No such binding");
+            }
+
+            if (held.Epoch != epoch)
+            {
+                return Refuse(HttpStatusCode.Conflict, "Stale lease epoch", $"{nodeId}: unbind of {leaseId} at epoch {epoch}, bound at {held.Epoch}");
+            }
+
+            agent.Ledger.Remove(leaseId);
+            return new HttpResponseMessage(HttpStatusCode.NoContent);
+        }
+
+        return segments[4] switch
+        {
+            "suspend" => Suspend(nodeId, agent, leaseId, Read<SuspendRequest>(body)),
+            _ => Resume(nodeId, agent, leaseId, Read<ResumeRequest>(body)),
+        };
     }
 
     private HttpResponseMessage Bind(string nodeId, Agent agent, BindRequest bind)
