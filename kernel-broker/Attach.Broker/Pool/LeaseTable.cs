@@ -219,6 +219,7 @@ internal sealed class LeaseTable
     {
         var now = _timeProvider.GetUtcNow();
         var registered = _nodes.All();
+        var live = _nodes.Live();
         var after = new List<Action>();
         var dead = new List<DeadNode>();
         lock (_lock)
@@ -235,15 +236,20 @@ internal sealed class LeaseTable
             }
 
             var placed = new List<SliceAllocation>();
-            foreach (var (nodeId, seen) in lastSeen)
+            var dying = lastSeen.Where(n => now - n.Value > ttl && !_deadNodes.Contains(n.Key)).ToList();
+            foreach (var (nodeId, _) in dying)
             {
-                if (now - seen <= ttl || _deadNodes.Contains(nodeId))
-                {
-                    continue;
-                }
-
+                // Every node this sweep declares dead leaves placement before any is removed: removing one frees capacity
+                // for waiters, and none may be placed on another about to go (its lease would outlive its node's removal).
                 _deadNodes.Add(nodeId);
                 _placedNodes.Remove(nodeId);
+                _scheduler.SetNodeOnline(nodeId, online: false);
+            }
+
+            // Nodes silent past the stale limit, not yet the TTL, leave placement too, as a reservation would leave them out.
+            SyncNodes_NeedsLock(live, placed);
+            foreach (var (nodeId, seen) in dying)
+            {
                 _scheduler.RemoveNode(nodeId, reclaimed: null, placed);
                 var leases = new List<Lease>();
                 foreach (var lease in _leases.Values)
