@@ -52,13 +52,17 @@ internal static class AgentHostingExtensions
         services.AddProcessSuspender();
 
         services.TryAddTransient<InternalKeyHandler>();
-        services.AddHttpClient<BrokerClient>((serviceProvider, http) =>
+        services.TryAddTransient<Attach.ServiceDefaults.Http.LeaderFollowingHandler>();
+        var broker = services.AddHttpClient<BrokerClient>((serviceProvider, http) =>
                 http.BaseAddress = BaseUrl.WithTrailingSlash(serviceProvider.GetRequiredService<IOptions<AgentOptions>>().Value.BrokerUrl))
             // The heartbeat service holds its client for the process's life: let connections, not handlers, rotate.
             .UseSocketsHttpHandler((handler, _) => handler.PooledConnectionLifetime = TimeSpan.FromMinutes(2))
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
-            .AddHttpMessageHandler<InternalKeyHandler>()
-            .AddResilienceHandler(BrokerResilience.PipelineName, BrokerResilience.Configure);
+            .AddHttpMessageHandler<InternalKeyHandler>();
+        broker.AddResilienceHandler(BrokerResilience.PipelineName, BrokerResilience.Configure);
+
+        // Innermost: a follower broker's refusal is sent on to the leader it names, not retried as transient.
+        broker.AddHttpMessageHandler<Attach.ServiceDefaults.Http.LeaderFollowingHandler>();
         services.AddHostedService<BrokerHeartbeatService>();
         services.AddShimSocket();
         services.AddContainers();

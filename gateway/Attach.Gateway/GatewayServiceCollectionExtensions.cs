@@ -68,13 +68,16 @@ internal static class GatewayServiceCollectionExtensions
 
     private static void AddBrokerClient(IServiceCollection services, string name, Action<ResiliencePipelineBuilder<HttpResponseMessage>> pipeline)
     {
-        services.AddHttpClient(name, (sp, http) =>
+        var client = services.AddHttpClient(name, (sp, http) =>
             {
                 http.BaseAddress = sp.GetRequiredService<IOptions<GatewayOptions>>().Value.BrokerUrl;
                 // The resilience pipeline owns timeouts.
                 http.Timeout = Timeout.InfiniteTimeSpan;
             })
-            .AddHttpMessageHandler<InternalKeyHandler>()
-            .AddResilienceHandler(name, pipeline);
+            .AddHttpMessageHandler<InternalKeyHandler>();
+        client.AddResilienceHandler(name, pipeline);
+
+        // Innermost: a follower broker's refusal is sent on to the leader it names, not retried as transient.
+        client.AddHttpMessageHandler<Attach.ServiceDefaults.Http.LeaderFollowingHandler>();
     }
 }

@@ -27,7 +27,8 @@ public static class InternalKeyExtensions
 
     /// <summary>
     /// For services that call others with the internal key (the gateway, the agent): binds and validates
-    /// the key and registers <see cref="InternalKeyHandler"/> for their HTTP clients.
+    /// the key and registers <see cref="InternalKeyHandler"/> (and <see cref="Http.LeaderFollowingHandler"/>, for
+    /// clients of the broker) for their HTTP clients.
     /// </summary>
     public static WebApplicationBuilder AddInternalKeyClient(this WebApplicationBuilder builder)
     {
@@ -37,6 +38,7 @@ public static class InternalKeyExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddTransient<InternalKeyHandler>();
+        builder.Services.AddTransient<Http.LeaderFollowingHandler>();
         return builder;
     }
 }
