@@ -122,6 +122,39 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
     }
 
     [Fact]
+    public async Task AdoptedCellFails_WithStopOnError_TheCellsTheReconnectedChannelReadMeanwhileAreAnsweredAbortedToo()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        await DropWithQueuedAsync(harness, broker, first, [held, queued], ct);
+
+        // The browser resends, on the new socket, what it could not send while it was away.
+        var second = harness.Connect(null, sessionId: "s1");
+        var (resent, _) = CellFrames.Execute(Legacy, "c", "print(2)");
+        await second.Client.SendAsync(resent, WebSocketMessageType.Text, true, ct);
+        while (harness.Relay.MessagesRead("k1") < 1)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(second.Client, ct)).ParentMsgId);
+        }
+
+        Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(second.Client, "b", ct));
+        Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(second.Client, "c", ct));
+        Assert.Equal(1, broker.CallCount);
+        await CellFrames.CloseBothAsync(second, ct);
+    }
+
+    [Fact]
     public async Task HeldCellFails_WithoutStopOnError_TheCellQueuedBehindItStillRuns()
     {
         using var timeout = new CancellationTokenSource(Wait);
