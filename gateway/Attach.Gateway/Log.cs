@@ -105,6 +105,12 @@ internal static partial class Log
     [LoggerMessage(2302, LogLevel.Information, "Kernel {KernelId}: the client disconnected while cell {MsgId} was held for a GPU; the cell waits for the browser to reconnect")]
     public static partial void HeldCellParked(ILogger logger, string kernelId, string msgId);
 
+    [LoggerMessage(2304, LogLevel.Information, "Kernel {KernelId}: an interrupt arrived while cell {MsgId} was parked for the browser's reconnect; the hold is abandoned and the reconnected channel answers it and the cells queued behind it as aborted")]
+    public static partial void ParkedHoldInterrupted(ILogger logger, string kernelId, string msgId);
+
+    [LoggerMessage(2306, LogLevel.Information, "Kernel {KernelId}: interrupt from the toolbar; held and queued cells aborted on {Channels} open channel(s) and {ParkedCells} cell(s) parked for a reconnect, forwarding it to Jupyter")]
+    public static partial void InterruptInterceptedWithParked(ILogger logger, string kernelId, int channels, int parkedCells);
+
     [LoggerMessage(2303, LogLevel.Information, "Kernel {KernelId}: a reconnected channel took over held cell {MsgId}")]
     public static partial void HeldCellAdopted(ILogger logger, string kernelId, string msgId);
 

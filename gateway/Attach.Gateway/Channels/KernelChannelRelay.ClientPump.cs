@@ -218,10 +218,23 @@ internal sealed partial class KernelChannelRelay
                 return GateOutcome.Interrupted;
             }
 
+            if (connection.IsAbortedAfterError(message.Sequence, out var failedMsgId))
+            {
+                Log.QueuedCellAbortedAfterError(logger, connection.KernelId, message.Summary.MsgId, failedMsgId!);
+                await SendAbortedAsync(connection, message, cancellationToken);
+                return GateOutcome.Answered;
+            }
+
             if (message.Summary.Code is { Length: > 0 } code
                 && !broker.TryForwardAtOnce(connection.KernelId, connection.User, new ExecutionRequest(message.Summary.MsgId, code)))
             {
                 var gate = await GateExecutionAsync(connection, message, code, cancellationToken);
+                if (gate == GateOutcome.Answered && message.Summary.StopOnError)
+                {
+                    // As a kernel does after an error: the cells the client had sent behind this one are aborted, not run.
+                    connection.AbortCellsReadBeforeNow(message.Summary.MsgId);
+                }
+
                 if (gate is GateOutcome.Answered or GateOutcome.ClientGone)
                 {
                     return gate;

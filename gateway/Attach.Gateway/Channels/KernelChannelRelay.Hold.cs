@@ -60,6 +60,7 @@ internal sealed partial class KernelChannelRelay
         {
             connection.EndHold();
             cell.Detach();
+            cell.SequenceOnChannel = sequence;
 
             // The forwarder parks it once what was queued behind it is with it (ParkLeaving).
             connection.Leaving = cell;
@@ -136,6 +137,13 @@ internal sealed partial class KernelChannelRelay
             cell.Followers.Add(message);
         }
 
+        // An interrupt read (or sent from the toolbar) after the cell, once its hold had been let go of: it still counts.
+        if (connection.IsInterrupted(cell.SequenceOnChannel) && cell.TryMarkInterrupted())
+        {
+            Log.HoldInterrupted(logger, connection.KernelId, cell.Message.Summary.MsgId);
+            cell.CancelHold();
+        }
+
         var msgId = cell.Message.Summary.MsgId;
         if (cell.Key is not { } key)
         {
@@ -172,6 +180,13 @@ internal sealed partial class KernelChannelRelay
         }
 
         Log.HeldCellAdopted(logger, connection.KernelId, request.MsgId);
+        if (cell.Interrupted)
+        {
+            // Interrupted while parked (the toolbar's interrupt, from another tab): it and the cells queued behind it
+            // (sequence 0 here) are aborted, as if the interrupt had been read before anything on this channel.
+            connection.Interrupt(1);
+        }
+
         var parked = false;
         try
         {
@@ -201,6 +216,9 @@ internal sealed partial class KernelChannelRelay
                     break;
                 case GateOutcome.Answered when request.StopOnError:
                     await AbortQueuedCellsAsync(connection, cell, cancellationToken);
+
+                    // And the cells this channel has read while the cell was held on it: the client sent them behind it too.
+                    connection.AbortCellsReadBeforeNow(request.MsgId);
                     break;
             }
 
@@ -270,6 +288,7 @@ internal sealed partial class KernelChannelRelay
         private CancellationToken _sinkToken;
         private string? _lastProgress;
         private bool _shown;
+        private int _interrupted;
 
         public ClientMessage Message { get; } = message;
 
@@ -285,6 +304,28 @@ internal sealed partial class KernelChannelRelay
 
         /// <summary>Cancelled by an interrupt or the attach timeout; it cancels the broker call.</summary>
         public CancellationTokenSource Hold { get; } = new();
+
+        /// <summary>The cell's sequence number on the channel that let go of it (its reader's numbering), until it is parked.</summary>
+        public long SequenceOnChannel { get; set; }
+
+        /// <summary>Whether an interrupt abandoned the hold while no channel held the cell: it is to be answered as aborted.</summary>
+        public bool Interrupted => Volatile.Read(ref _interrupted) != 0;
+
+        /// <summary>Marks the cell to be answered as aborted when a channel takes it; false if it already was.</summary>
+        public bool TryMarkInterrupted() => Interlocked.Exchange(ref _interrupted, 1) == 0;
+
+        /// <summary>Abandons the hold: the broker call is cancelled, so no GPU is attached for the cell.</summary>
+        public void CancelHold()
+        {
+            try
+            {
+                Hold.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Abandoned meanwhile (the grace ended): there is no broker call left to cancel.
+            }
+        }
 
         public Task<ExecutionDecision> Decision { get; private set; } = Task.FromCanceled<ExecutionDecision>(new CancellationToken(true));
 
@@ -412,6 +453,35 @@ internal sealed partial class KernelChannelRelay
 
             replaced?.Abandon("a newer held cell of the same browser session replaced it");
             _ = ExpireAsync(key, cell);
+        }
+
+        /// <summary>
+        /// The toolbar's interrupt reaches the cells of this kernel and user parked for a reconnect: each hold is abandoned
+        /// (its broker call cancelled) and the cell stays parked, to be answered as aborted on the reconnect. Returns their msg_ids.
+        /// </summary>
+        public List<string> Interrupt(string kernelId, string user)
+        {
+            List<HeldCell> reached = [];
+            lock (_lock)
+            {
+                foreach (var (key, cell) in _parked)
+                {
+                    if (key.KernelId == kernelId && key.User == user && cell.TryMarkInterrupted())
+                    {
+                        reached.Add(cell);
+                    }
+                }
+            }
+
+            // Outside the lock: cancelling the hold may run the broker call's continuation inline.
+            List<string> msgIds = [];
+            foreach (var cell in reached)
+            {
+                msgIds.Add(cell.Message.Summary.MsgId);
+                cell.CancelHold();
+            }
+
+            return msgIds;
         }
 
         /// <summary>

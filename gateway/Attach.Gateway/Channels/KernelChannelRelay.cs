@@ -88,26 +88,28 @@ internal sealed partial class KernelChannelRelay(
     {
         using var connection = new Connection(kernelId, user, sessionId, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
         HeldCell? adopted = null;
-        if (sessionId is not null)
-        {
-            // An older channel of the same session that still holds a cell has been replaced by this one (the
-            // browser reconnected before the gateway saw the old socket drop): it lets go of the cell, this one takes it.
-            var handoff = false;
-            foreach (var older in _connections.Keys)
-            {
-                if (older.KernelId == kernelId && older.User == user && older.SessionId == sessionId && older.HoldsCell)
-                {
-                    older.MarkClientGone();
-                    handoff = true;
-                }
-            }
-
-            adopted = await _held.TakeAsync(new HeldCellKey(kernelId, user, sessionId), handoff, _channelOptions.CloseGrace, cancellationToken);
-        }
-
-        _connections.TryAdd(connection, 0);
         try
         {
+            if (sessionId is not null)
+            {
+                // An older channel of the same session that still holds a cell has been replaced by this one (the
+                // browser reconnected before the gateway saw the old socket drop): it lets go of the cell, this one takes it.
+                var handoff = false;
+                foreach (var older in _connections.Keys)
+                {
+                    if (older.KernelId == kernelId && older.User == user && older.SessionId == sessionId && older.HoldsCell)
+                    {
+                        older.MarkClientGone();
+                        handoff = true;
+                    }
+                }
+
+                // Listed before it takes the cell over, so the toolbar's interrupt reaches the cell wherever it is: parked, or here.
+                _connections.TryAdd(connection, 0);
+                adopted = await _held.TakeAsync(new HeldCellKey(kernelId, user, sessionId), handoff, _channelOptions.CloseGrace, cancellationToken);
+            }
+
+            _connections.TryAdd(connection, 0);
             await RelayConnectionAsync(connection, subprotocol, adopted, cancellationToken);
         }
         finally
@@ -119,9 +121,11 @@ internal sealed partial class KernelChannelRelay(
     /// <summary>
     /// An interrupt that did not come through the channel (the toolbar's <c>POST /api/kernels/{id}/interrupt</c>):
     /// on every open channel of this kernel and user, the held cell and the cells queued behind it are aborted
-    /// exactly as an <c>interrupt_request</c> read at this moment would abort them. Returns how many channels it reached.
+    /// exactly as an <c>interrupt_request</c> read at this moment would abort them; a cell of theirs parked for a
+    /// browser's reconnect has its hold abandoned (no GPU is attached for it), and the reconnected channel answers it
+    /// and the cells queued behind it as aborted. Returns how many channels and parked cells it reached.
     /// </summary>
-    public int InterruptKernel(string kernelId, string user)
+    public KernelInterruptReach InterruptKernel(string kernelId, string user)
     {
         var reached = 0;
         foreach (var connection in _connections.Keys)
@@ -138,8 +142,17 @@ internal sealed partial class KernelChannelRelay(
             }
         }
 
-        return reached;
+        var parked = _held.Interrupt(kernelId, user);
+        foreach (var msgId in parked)
+        {
+            Log.ParkedHoldInterrupted(logger, kernelId, msgId);
+        }
+
+        return new KernelInterruptReach(reached, parked.Count);
     }
+
+    /// <summary>What the toolbar's interrupt reached: open channels of the kernel, and cells parked for a browser's reconnect.</summary>
+    public readonly record struct KernelInterruptReach(int Channels, int ParkedCells);
 
     /// <summary>How many client messages the open channels of this kernel have read (for tests that must order an interrupt after a read).</summary>
     internal long MessagesRead(string kernelId) =>
@@ -277,6 +290,8 @@ internal sealed partial class KernelChannelRelay(
         private readonly CancellationTokenSource _clientGone = new();
         private readonly Lock _holdLock = new();
         private long _interruptedBefore;
+        private long _abortedAfterErrorBefore;
+        private string? _failedCellMsgId;
         private long _lastRead;
         private long _heldSequence;
         private string? _heldMsgId;
@@ -343,6 +358,23 @@ internal sealed partial class KernelChannelRelay(
 
         /// <summary>Whether an interrupt was read after the message with this sequence number (it only ever grows, so no lock).</summary>
         public bool IsInterrupted(long sequence) => sequence < Volatile.Read(ref _interruptedBefore);
+
+        /// <summary>
+        /// A held cell that asked stop_on_error failed (the gateway answered it): every execute_request read so far is
+        /// behind it and is to be answered as aborted, as ipykernel aborts its queue after an error. Only the forwarder calls it.
+        /// </summary>
+        public void AbortCellsReadBeforeNow(string failedMsgId) =>
+            (_abortedAfterErrorBefore, _failedCellMsgId) = (Volatile.Read(ref _lastRead) + 1, failedMsgId);
+
+        /// <summary>
+        /// Whether the execute_request with this sequence number was read before a failed stop_on_error cell was answered;
+        /// if so, <paramref name="failedMsgId"/> names that cell. Only the forwarder calls it.
+        /// </summary>
+        public bool IsAbortedAfterError(long sequence, out string? failedMsgId)
+        {
+            failedMsgId = _failedCellMsgId;
+            return sequence < _abortedAfterErrorBefore;
+        }
 
         /// <summary>Marks a cell as held, unless an interrupt after it has already been read.</summary>
         public bool TryBeginHold(long sequence, string msgId, CancellationTokenSource hold)

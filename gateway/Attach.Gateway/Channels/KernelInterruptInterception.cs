@@ -20,7 +20,15 @@ internal static partial class KernelInterruptInterception
                 var kernelId = match.Groups["kernel"].Value;
                 var relay = context.RequestServices.GetRequiredService<KernelChannelRelay>();
                 var reached = relay.InterruptKernel(kernelId, user);
-                Log.InterruptIntercepted(context.RequestServices.GetRequiredService<ILogger<KernelChannelRelay>>(), kernelId, reached);
+                var logger = context.RequestServices.GetRequiredService<ILogger<KernelChannelRelay>>();
+                if (reached.ParkedCells == 0)
+                {
+                    Log.InterruptIntercepted(logger, kernelId, reached.Channels);
+                }
+                else
+                {
+                    Log.InterruptInterceptedWithParked(logger, kernelId, reached.Channels, reached.ParkedCells);
+                }
             }
 
             await next(context);

@@ -71,7 +71,7 @@ internal static partial class JupyterHubRouting
             {
                 var kernelId = interrupt.Groups["kernel"].Value;
                 var reached = services.GetRequiredService<KernelChannelRelay>().InterruptKernel(kernelId, owner);
-                Log.HubInterruptForwarded(services.GetRequiredService<ILogger<JupyterHubKernelChannel>>(), route.Prefix, kernelId, owner, reached);
+                Log.HubInterruptForwarded(services.GetRequiredService<ILogger<JupyterHubKernelChannel>>(), route.Prefix, kernelId, owner, reached.Channels);
             }
         });
     }

@@ -122,6 +122,39 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
     }
 
     [Fact]
+    public async Task AdoptedCellFails_WithStopOnError_TheCellsTheReconnectedChannelReadMeanwhileAreAnsweredAbortedToo()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        await DropWithQueuedAsync(harness, broker, first, [held, queued], ct);
+
+        // The browser resends, on the new socket, what it could not send while it was away.
+        var second = harness.Connect(null, sessionId: "s1");
+        var (resent, _) = CellFrames.Execute(Legacy, "c", "print(2)");
+        await second.Client.SendAsync(resent, WebSocketMessageType.Text, true, ct);
+        while (harness.Relay.MessagesRead("k1") < 1)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(second.Client, ct)).ParentMsgId);
+        }
+
+        Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(second.Client, "b", ct));
+        Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(second.Client, "c", ct));
+        Assert.Equal(1, broker.CallCount);
+        await CellFrames.CloseBothAsync(second, ct);
+    }
+
+    [Fact]
     public async Task HeldCellFails_WithoutStopOnError_TheCellQueuedBehindItStillRuns()
     {
         using var timeout = new CancellationTokenSource(Wait);
@@ -143,6 +176,150 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
         Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
         broker.Decide(new ExecutionDecision(false, "none", null, false, null));
         Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+        await CellFrames.CloseBothAsync(second, ct);
+    }
+
+    [Fact]
+    public async Task HeldCellFailsOnALiveChannel_WithStopOnError_TheCellsSentBehindItAreAnsweredAborted_OtherMessagesGo_AndLaterCellsRun()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var logger = new RecordingLogger();
+        var harness = new RelayHarness(broker, logger: logger);
+        var connection = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "c", "kernel_info_request", "{}");
+        var (alsoQueued, _) = CellFrames.Execute(Legacy, "d", "print(2)");
+        await SendBehindHeldAsync(harness, broker, connection, [held, queued, info, alsoQueued], ct);
+
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+
+        // "Run All" after a failed attach: as the kernel does after an error, the cells sent behind it are aborted, not run.
+        var answers = new List<(string, string?)>();
+        for (var i = 0; i < 10; i++)
+        {
+            answers.Add(await NextAsync(connection.Client, ct));
+        }
+
+        Assert.Equal(
+            [("status", "a"), ("error", "a"), ("execute_reply", "a"), ("status", "a"),
+             ("status", "b"), ("execute_reply", "b"), ("status", "b"), ("status", "d"), ("execute_reply", "d"), ("status", "d")],
+            answers);
+        Assert.Equal(info, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
+        Assert.Equal(["b", "d"], logger.Entries.Where(e => e.EventId == 2398).Select(e => e.State["MsgId"]));
+
+        // A cell sent after the failure was answered is gated and runs as usual.
+        var (after, _) = CellFrames.Execute(Legacy, "e", "print(3)");
+        await connection.Client.SendAsync(after, WebSocketMessageType.Text, true, ct);
+        Assert.Equal("e", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(after, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
+        Assert.Equal(2, broker.CallCount);
+        await CellFrames.CloseBothAsync(connection, ct);
+    }
+
+    [Fact]
+    public async Task AbortedCellsAreAnsweredWithExecuteReplyAborted_AsIpykernelAnswersThem()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var connection = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        await SendBehindHeldAsync(harness, broker, connection, [held, queued], ct);
+
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(connection.Client, ct)).ParentMsgId);
+        }
+
+        Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(connection.Client, "b", ct));
+        await CellFrames.CloseBothAsync(connection, ct);
+    }
+
+    [Fact]
+    public async Task HeldCellFailsOnALiveChannel_WithoutStopOnError_TheCellSentBehindItStillRuns()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var connection = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Frame(Legacy, "shell", "a", "execute_request", """{"code":"import torch","silent":false,"stop_on_error":false}""");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        await SendBehindHeldAsync(harness, broker, connection, [held, queued], ct);
+
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(connection.Client, ct)).ParentMsgId);
+        }
+
+        Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
+        await CellFrames.CloseBothAsync(connection, ct);
+    }
+
+    [Fact]
+    public async Task ToolbarInterrupt_WhileTheCellIsParked_AbandonsTheHold_AndTheReconnectGetsItAndTheCellsBehindItAborted()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var logger = new RecordingLogger();
+        var harness = new RelayHarness(broker, logger: logger);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "c", "kernel_info_request", "{}");
+        var brokerToken = await DropWithQueuedAsync(harness, broker, first, [held, queued, info], ct);
+
+        var reach = harness.Relay.InterruptKernel("k1", "u");
+
+        Assert.Equal(new KernelChannelRelay.KernelInterruptReach(0, 1), reach);
+        Assert.True(brokerToken.IsCancellationRequested, "the parked cell's broker call went on: a GPU could still be attached for it");
+        Assert.Equal("a", Assert.Single(logger.Entries, e => e.EventId == 2304).State["MsgId"]);
+
+        var second = harness.Connect(null, sessionId: "s1");
+        Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(second.Client, "a", ct));
+        Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(second.Client, "b", ct));
+        Assert.Equal(info, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+
+        // The interrupt covered only what was sent before it: the reconnected channel's own cells run.
+        var (after, _) = CellFrames.Execute(Legacy, "d", "print(2)");
+        await second.Client.SendAsync(after, WebSocketMessageType.Text, true, ct);
+        Assert.Equal("d", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(after, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+        Assert.Equal(2, broker.CallCount);
+        await CellFrames.CloseBothAsync(second, ct);
+    }
+
+    [Fact]
+    public async Task ToolbarInterrupt_ForAnotherUsersKernel_LeavesTheParkedCellWaiting()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var first = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        var brokerToken = await DropWithQueuedAsync(harness, broker, first, [held], ct);
+
+        Assert.Equal(new KernelChannelRelay.KernelInterruptReach(0, 0), harness.Relay.InterruptKernel("k1", "someone-else"));
+        Assert.Equal(new KernelChannelRelay.KernelInterruptReach(0, 0), harness.Relay.InterruptKernel("k2", "u"));
+
+        Assert.False(brokerToken.IsCancellationRequested);
+        var second = harness.Connect(null, sessionId: "s1");
+        broker.Decide(ScriptedExecutionBroker.Attached());
+        Assert.Equal(("stream", "a"), await NextAsync(second.Client, ct));
+        Assert.Equal(held, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
         await CellFrames.CloseBothAsync(second, ct);
     }
 
@@ -192,6 +369,36 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
         await first.Kernel.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", ct);
         await first.Relay.WaitAsync(ct);
         return brokerToken;
+    }
+
+    /// <summary>Sends the frames (the first one is held by the broker) and waits until the relay has read them all.</summary>
+    private static async Task SendBehindHeldAsync(RelayHarness harness, ScriptedExecutionBroker broker, RelayedConnection connection, byte[][] frames, CancellationToken ct)
+    {
+        await connection.Client.SendAsync(frames[0], WebSocketMessageType.Text, true, ct);
+        Assert.Equal("a", (await broker.NextCallAsync(ct)).Request.MsgId);
+        foreach (var frame in frames[1..])
+        {
+            await connection.Client.SendAsync(frame, WebSocketMessageType.Text, true, ct);
+        }
+
+        while (harness.Relay.MessagesRead("k1") < frames.Length)
+        {
+            await Task.Delay(10, ct);
+        }
+    }
+
+    /// <summary>The next three frames, all parented to the cell: each status's execution_state, the reply's status.</summary>
+    private static async Task<List<string>> StatesAsync(WebSocket client, string msgId, CancellationToken ct)
+    {
+        var states = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var frame = await DecodedKernelFrame.ReceiveAsync(client, Legacy, ct);
+            Assert.Equal(msgId, frame.ParentMsgId);
+            states.Add(frame.MsgType == "execute_reply" ? frame.Content.GetProperty("status").GetString()! : frame.Content.GetProperty("execution_state").GetString()!);
+        }
+
+        return states;
     }
 
     private static async Task<(string MsgType, string? ParentMsgId)> NextAsync(WebSocket client, CancellationToken ct)

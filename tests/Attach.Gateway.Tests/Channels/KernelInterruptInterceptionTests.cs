@@ -58,6 +58,39 @@ public sealed class KernelInterruptInterceptionTests
     }
 
     [Fact]
+    public async Task ToolbarInterrupt_WhileTheBrowserReconnects_AbandonsTheParkedHold_ThenForwardsThePost()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var harness = new RelayHarness(broker);
+        var connection = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(KernelWireProtocol.Legacy, "a", "import torch");
+        await connection.Client.SendAsync(held, WebSocketMessageType.Text, true, ct);
+        var (_, brokerToken) = await broker.NextCallAsync(ct);
+        connection.Client.Abort();
+        Assert.Equal(WebSocketMessageType.Close, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Type);
+        await connection.Kernel.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", ct);
+        await connection.Relay.WaitAsync(ct);
+
+        Assert.True(await PostAsync(harness, "/api/kernels/k1/interrupt", "u"), "the interrupt was not passed on to Jupyter");
+
+        Assert.True(brokerToken.IsCancellationRequested, "the parked cell's broker call went on");
+        var reconnected = harness.Connect(null, sessionId: "s1");
+        var states = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var frame = await DecodedKernelFrame.ReceiveAsync(reconnected.Client, KernelWireProtocol.Legacy, ct);
+            Assert.Equal("a", frame.ParentMsgId);
+            states.Add(frame.MsgType == "execute_reply" ? frame.Content.GetProperty("status").GetString()! : frame.Content.GetProperty("execution_state").GetString()!);
+        }
+
+        Assert.Equal(["busy", "aborted", "idle"], states);
+        Assert.Equal(1, broker.CallCount);
+        await CellFrames.CloseBothAsync(reconnected, ct);
+    }
+
+    [Fact]
     public async Task ToolbarInterrupt_FromAnotherUser_AbortsNothing()
     {
         using var timeout = new CancellationTokenSource(Wait);
