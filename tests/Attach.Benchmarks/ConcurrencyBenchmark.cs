@@ -211,9 +211,12 @@ internal static class ConcurrencyBenchmark
 
     /// <summary>
     /// Traffic before the measured run, on every path alike: the gateway and the echo (.NET) and configurable-http-proxy (V8)
-    /// all compile their hot paths while they serve, so the first seconds measure their JITs, not their relaying.
+    /// all compile their hot paths while they serve, so the first seconds measure their JITs, not their relaying. 8 s: with 2 s
+    /// the gateway's first row (and the broker's report endpoint, called ten times a second) still ran on tier-0 code on
+    /// these two cores, at 450–650 µs of CPU per cell against 180–200 µs once tiered up. <c>ATTACH_BENCH_WARMUP_SECONDS</c> sets another length.
     /// </summary>
-    public static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(
+        Environment.GetEnvironmentVariable("ATTACH_BENCH_WARMUP_SECONDS") is { Length: > 0 } seconds ? double.Parse(seconds, CultureInfo.InvariantCulture) : 8);
 
     /// <summary>
     /// Runs every client's cell back to back for <see cref="WarmUp"/> then <paramref name="duration"/>; only cells sent after the
@@ -288,13 +291,15 @@ internal static class ConcurrencyBenchmark
         text.AppendLine();
         text.AppendLine("Where the gateway's time goes (dotnet-trace of the gateway and the broker during these rows): the gateway terminates both WebSockets and every");
         text.AppendLine("message crosses .NET's thread pool. A socket completion wakes a pool thread, Kestrel hands the frame to the relay, and each reply's send is");
-        text.AppendLine("flushed by another; at one client most of the gateway's CPU per cell is parking and waking pool threads and the system calls around it.");
+        text.AppendLine("flushed by another; in those traces most of the gateway's CPU per cell was parking and waking pool threads and the system calls around them.");
         text.AppendLine("Parsing the messages (KernelMessageParser) and the gate's rules take about 1% each. configurable-http-proxy pipes bytes on one event-loop thread.");
         text.AppendLine("Changed after that trace: the broker spent most of its CPU spinning idle pool threads between the gateway's report requests, and the gateway");
         text.AppendLine("contended on its report queue's lock (an entry per busy/idle message). Reports are now coalesced per kernel every 100 ms (what the broker");
         text.AppendLine("would conclude from all of them), both services' pool threads sleep instead of spinning, the client queue runs the forwarder inline, and the");
         text.AppendLine("client socket's send lock is lock-free when uncontended. Gateway and broker CPU per cell over several runs on this machine (its load varied");
-        text.AppendLine("with other work): one client 750–1,070 µs before, 300–590 µs after; 50 clients 95–125 µs before, 76–103 µs after. Tried, measured and not");
+        text.AppendLine("with other work; 2 s of warm-up then): one client 750–1,070 µs before, 300–590 µs after; 50 clients 95–125 µs before, 76–103 µs after.");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Each path now gets {WarmUp.TotalSeconds:0} s of warm-up: with 2 s the gateway's first row still ran partly on the JIT's first-tier code (and");
+        text.AppendLine("the broker's report endpoint, called ten times a second, likewise), at 450–650 µs per cell where the same code tiered up costs 180–200 µs. Tried, measured and not");
         text.AppendLine("kept, because the differences stayed inside the run-to-run spread: socket completions and Kestrel's continuations inline on the event threads");
         text.AppendLine("(`DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS`, `UnsafePreferInlineScheduling`; up to 15% less CPU per cell at 1 and 50 clients on a quiet");
         text.AppendLine("machine, more at 500 under load, and every continuation would then run on the socket threads), and workstation GC.");
