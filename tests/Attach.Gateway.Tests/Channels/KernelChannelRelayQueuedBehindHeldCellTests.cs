@@ -167,15 +167,7 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
         await DropWithQueuedAsync(harness, broker, first, [held, queued], ct);
 
         var second = harness.Connect(null, sessionId: "s1");
-        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.Equal("a", (await NextAsync(second.Client, ct)).ParentMsgId);
-        }
-
-        Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
-        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
-        Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(second.Kernel, ct)).Data);
+        await FailHeldThenRunQueuedAsync(broker, second, queued, ct);
         await CellFrames.CloseBothAsync(second, ct);
     }
 
@@ -254,15 +246,7 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
         var (queued, _) = CellFrames.Execute(Legacy, "b", "print(1)");
         await SendBehindHeldAsync(harness, broker, connection, [held, queued], ct);
 
-        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
-        for (var i = 0; i < 4; i++)
-        {
-            Assert.Equal("a", (await NextAsync(connection.Client, ct)).ParentMsgId);
-        }
-
-        Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
-        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
-        Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
+        await FailHeldThenRunQueuedAsync(broker, connection, queued, ct);
         await CellFrames.CloseBothAsync(connection, ct);
     }
 
@@ -426,5 +410,22 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
         }
 
         public sealed record Entry(int EventId, IReadOnlyDictionary<string, object?> State);
+    }
+
+    /// <summary>
+    /// Held cell "a" (stop_on_error false) fails: the client gets its four answers, and cell "b" queued behind it is
+    /// still asked about and, as a CPU cell, reaches the kernel.
+    /// </summary>
+    private static async Task FailHeldThenRunQueuedAsync(ScriptedExecutionBroker broker, RelayedConnection connection, byte[] queued, CancellationToken ct)
+    {
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(connection.Client, ct)).ParentMsgId);
+        }
+
+        Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(queued, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
     }
 }
