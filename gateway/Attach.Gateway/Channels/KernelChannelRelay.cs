@@ -88,12 +88,16 @@ internal sealed partial class KernelChannelRelay(
     {
         using var connection = new Connection(kernelId, user, sessionId, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
         HeldCell? adopted = null;
+
+        // Listed before it takes over a parked cell, so the toolbar's interrupt reaches the cell wherever it is: parked, or here.
+        _connections.TryAdd(connection, 0);
         try
         {
             if (sessionId is not null)
             {
                 // An older channel of the same session that still holds a cell has been replaced by this one (the
                 // browser reconnected before the gateway saw the old socket drop): it lets go of the cell, this one takes it.
+                // (This channel is in the list already but holds no cell yet, so it never lets go of anything here.)
                 var handoff = false;
                 foreach (var older in _connections.Keys)
                 {
@@ -104,12 +108,9 @@ internal sealed partial class KernelChannelRelay(
                     }
                 }
 
-                // Listed before it takes the cell over, so the toolbar's interrupt reaches the cell wherever it is: parked, or here.
-                _connections.TryAdd(connection, 0);
                 adopted = await _held.TakeAsync(new HeldCellKey(kernelId, user, sessionId), handoff, _channelOptions.CloseGrace, cancellationToken);
             }
 
-            _connections.TryAdd(connection, 0);
             await RelayConnectionAsync(connection, subprotocol, adopted, cancellationToken);
         }
         finally
