@@ -16,6 +16,7 @@ builder.AddAttachLogging("gateway");
 builder.AddGateway();
 
 var app = builder.Build();
+app.UseClientWriteCoalescing();
 app.UseWebSockets();
 app.UseJupyterHubRoutes();
 app.UseAuthentication();

@@ -5,6 +5,7 @@ using Attach.Contracts.Kernels;
 using Attach.Contracts.Pool;
 using Attach.Gateway.Broker;
 using Attach.Gateway.Channels.Protocol;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
 namespace Attach.Gateway.Channels;
@@ -76,17 +77,19 @@ internal sealed partial class KernelChannelRelay(
 
         using var client = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { SubProtocol = upstream.SubProtocol });
         var sessionId = context.Request.Query["session_id"].FirstOrDefault();
-        await RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, string.IsNullOrEmpty(sessionId) ? null : sessionId, context.RequestAborted);
+        await RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, string.IsNullOrEmpty(sessionId) ? null : sessionId, context.RequestAborted, ClientWriteCoalescing.Of(context));
     }
 
     /// <summary>
     /// Relays one accepted client socket to one connected upstream socket until either side ends. A channel that
     /// reconnects the browser session <paramref name="sessionId"/> (the client's <c>session_id</c>) takes over the
-    /// cell that session's previous channel held, if any.
+    /// cell that session's previous channel held, if any. <paramref name="clientWrites"/>, the stream under the client
+    /// socket when the gateway accepted it (<see cref="ClientWriteCoalescing"/>), lets the kernel's messages that arrive
+    /// together go to the client in one write.
     /// </summary>
-    internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, string? sessionId, CancellationToken cancellationToken)
+    internal async Task RelayAsync(WebSocket client, WebSocket upstream, string kernelId, string user, string? subprotocol, string? sessionId, CancellationToken cancellationToken, CoalescingStream? clientWrites = null)
     {
-        using var connection = new Connection(kernelId, user, sessionId, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream);
+        using var connection = new Connection(kernelId, user, sessionId, KernelWireProtocols.FromSubprotocol(subprotocol), client, upstream, clientWrites);
         HeldCell? adopted = null;
 
         // Listed before it takes over a parked cell, so the toolbar's interrupt reaches the cell wherever it is: parked, or here.
@@ -196,9 +199,30 @@ internal sealed partial class KernelChannelRelay(
     private async Task PumpKernelToClientAsync(Connection connection, CancellationToken cancellationToken)
     {
         using var buffer = new MessageBuffer(_options.MaxMessageBytes);
+        try
+        {
+            await RelayKernelMessagesAsync(connection, buffer, cancellationToken);
+        }
+        finally
+        {
+            // Stopped with messages still gathered (the relay is ending): they go if the client can still take them.
+            using var timeout = new CancellationTokenSource(_channelOptions.CloseGrace);
+            await connection.FlushClientAsync(timeout.Token);
+        }
+    }
+
+    private async Task RelayKernelMessagesAsync(Connection connection, MessageBuffer buffer, CancellationToken cancellationToken)
+    {
         while (true)
         {
-            var outcome = await buffer.ReceiveAsync(connection.Upstream, cancellationToken);
+            var receiving = buffer.ReceiveAsync(connection.Upstream, cancellationToken);
+            if (!receiving.IsCompleted)
+            {
+                // Nothing more from the kernel yet: what was gathered goes now, before the wait.
+                await connection.FlushClientAsync(cancellationToken);
+            }
+
+            var outcome = await receiving;
             switch (outcome)
             {
                 case ReceiveOutcome.Closed:
@@ -221,6 +245,8 @@ internal sealed partial class KernelChannelRelay(
                 activity.Enqueue(new ObservedActivity(connection.KernelId, connection.User, new KernelActivityReport(state, message.ParentMsgId)));
             }
 
+            // Gathered, not sent, while the kernel's next message is already in: it goes with the last of them.
+            connection.DeferClientWrites();
             await connection.SendToClientAsync(new KernelFrame(frame, isText), cancellationToken);
         }
     }
@@ -285,7 +311,7 @@ internal sealed partial class KernelChannelRelay(
     /// One relayed connection: both sockets, the lock that serialises sends to the client, and what the
     /// reader and the forwarder share about interrupts and the held cell.
     /// </summary>
-    private sealed class Connection(string kernelId, string user, string? sessionId, KernelWireProtocol protocol, WebSocket client, WebSocket upstream) : IDisposable
+    private sealed class Connection(string kernelId, string user, string? sessionId, KernelWireProtocol protocol, WebSocket client, WebSocket upstream, CoalescingStream? clientWrites) : IDisposable
     {
         private readonly SendGate _clientSend = new();
         private readonly CancellationTokenSource _clientGone = new();
@@ -450,8 +476,31 @@ internal sealed partial class KernelChannelRelay(
             }
         }
 
+        /// <summary>From now until <see cref="FlushClientAsync"/>, sends to the client gather (when the client socket allows it).</summary>
+        public void DeferClientWrites() => clientWrites?.Defer();
+
+        /// <summary>Sends what gathered since <see cref="DeferClientWrites"/>; a client already gone is nobody to tell.</summary>
+        public async ValueTask FlushClientAsync(CancellationToken cancellationToken)
+        {
+            if (clientWrites is null)
+            {
+                return;
+            }
+
+            try
+            {
+                await clientWrites.FlushDeferredAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or ConnectionAbortedException)
+            {
+                // The client's connection is gone; its pump or reader reports how.
+            }
+        }
+
         public async Task CloseClientAsync(WebSocketCloseStatus status, string? description)
         {
+            // Whatever gathered goes before the close frame.
+            await FlushClientAsync(CancellationToken.None);
             await _clientSend.EnterAsync(CancellationToken.None);
             try
             {

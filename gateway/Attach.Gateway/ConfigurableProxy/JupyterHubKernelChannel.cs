@@ -74,7 +74,7 @@ internal sealed class JupyterHubKernelChannel(KernelChannelRelay relay, ProxyRou
         using var client = new ActivityWebSocket(accepted, Touch);
         Touch();
         var sessionId = request.Query["session_id"].FirstOrDefault();
-        await relay.RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, string.IsNullOrEmpty(sessionId) ? null : sessionId, context.RequestAborted);
+        await relay.RelayAsync(client, upstream, kernelId, user, upstream.SubProtocol, string.IsNullOrEmpty(sessionId) ? null : sessionId, context.RequestAborted, ClientWriteCoalescing.Of(context));
         Touch();
     }
 

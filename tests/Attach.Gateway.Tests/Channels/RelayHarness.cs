@@ -30,11 +30,14 @@ internal sealed class RelayHarness
 
     public KernelChannelRelay Relay { get; }
 
-    /// <summary>Starts one relayed connection; <paramref name="subprotocol"/> null is legacy.</summary>
+    /// <summary>
+    /// Starts one relayed connection; <paramref name="subprotocol"/> null is legacy. As in the gateway, the relay's client
+    /// socket sits on a <see cref="CoalescingStream"/>, so every relay test also runs with the kernel's messages gathered.
+    /// </summary>
     public RelayedConnection Connect(string? subprotocol, string? sessionId = null, CancellationToken aborted = default)
     {
-        var (relayClient, testClient) = CreatePair();
-        var (relayUpstream, testKernel) = CreatePair();
+        var (relayClient, testClient, relayClientStream, relayClientWrites) = CreatePair();
+        var (relayUpstream, testKernel, testKernelStream, _) = CreatePair();
         var run = Task.Run(
             async () =>
             {
@@ -42,25 +45,35 @@ internal sealed class RelayHarness
                 using (relayClient)
                 using (relayUpstream)
                 {
-                    await Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, sessionId, aborted);
+                    await Relay.RelayAsync(relayClient, relayUpstream, "k1", "u", subprotocol, sessionId, aborted, relayClientStream);
                 }
             },
             CancellationToken.None);
-        return new RelayedConnection(testClient, testKernel, run);
+        return new RelayedConnection(testClient, testKernel, run) { KernelStream = testKernelStream, RelayClientWrites = relayClientWrites };
     }
 
-    /// <summary>Two WebSockets joined by two pipes: (server end, client end).</summary>
-    private static (WebSocket Server, WebSocket Client) CreatePair()
+    /// <summary>
+    /// Two WebSockets joined by two pipes: (server end, client end), the server end on a <see cref="CoalescingStream"/>
+    /// over a stream that counts the writes reaching the pipe.
+    /// </summary>
+    private static (WebSocket Server, WebSocket Client, CoalescingStream ServerStream, DuplexStream ServerWrites) CreatePair()
     {
         var toServer = new Pipe();
         var toClient = new Pipe();
-        var server = WebSocket.CreateFromStream(new DuplexStream(toServer.Reader.AsStream(), toClient.Writer.AsStream()), new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
+        var serverWrites = new DuplexStream(toServer.Reader.AsStream(), toClient.Writer.AsStream());
+        var serverStream = new CoalescingStream(serverWrites);
+        var server = WebSocket.CreateFromStream(serverStream, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = TimeSpan.Zero });
         var client = WebSocket.CreateFromStream(new DuplexStream(toClient.Reader.AsStream(), toServer.Writer.AsStream()), new WebSocketCreationOptions { IsServer = false, KeepAliveInterval = TimeSpan.Zero });
-        return (server, client);
+        return (server, client, serverStream, serverWrites);
     }
 
-    private sealed class DuplexStream(Stream read, Stream write) : Stream
+    internal sealed class DuplexStream(Stream read, Stream write) : Stream
     {
+        private int _writes;
+
+        /// <summary>How many writes reached the pipe.</summary>
+        public int Writes => Volatile.Read(ref _writes);
+
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -81,11 +94,19 @@ internal sealed class RelayHarness
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => read.ReadAsync(buffer, offset, count, cancellationToken);
 
-        public override void Write(byte[] buffer, int offset, int count) => write.Write(buffer, offset, count);
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Interlocked.Increment(ref _writes);
+            write.Write(buffer, offset, count);
+        }
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => write.WriteAsync(buffer, cancellationToken);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _writes);
+            return write.WriteAsync(buffer, cancellationToken);
+        }
 
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => write.WriteAsync(buffer, offset, count, cancellationToken);
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
@@ -107,6 +128,12 @@ internal sealed class RelayHarness
 /// <summary>The test's two ends of one relayed connection, and the relay's task.</summary>
 internal sealed record RelayedConnection(WebSocket Client, WebSocket Kernel, Task Relay)
 {
+    /// <summary>The stream under the test kernel's socket: <see cref="CoalescingStream.Defer"/> lets the test kernel send several messages in one write.</summary>
+    public required CoalescingStream KernelStream { get; init; }
+
+    /// <summary>Counts the relay's writes to the client's connection.</summary>
+    internal required RelayHarness.DuplexStream RelayClientWrites { get; init; }
+
     public static async Task<(byte[] Data, WebSocketMessageType Type)> ReceiveAsync(WebSocket socket, CancellationToken cancellationToken)
     {
         using var stream = new MemoryStream();
