@@ -66,9 +66,13 @@ internal sealed partial class KernelChannelRelay
             while (true)
             {
                 ReceiveOutcome outcome;
+                bool waitedForNetwork;
                 try
                 {
-                    outcome = await buffer.ReceiveAsync(connection.Client, cancellationToken);
+                    // Completed at once: the message was already buffered (Kestrel's pipe), so the client sent it before now.
+                    var receive = buffer.ReceiveAsync(connection.Client, cancellationToken);
+                    waitedForNetwork = !receive.IsCompleted;
+                    outcome = await receive;
                 }
                 catch (WebSocketException ex) when (ex.WebSocketErrorCode == WebSocketError.ConnectionClosedPrematurely)
                 {
@@ -103,7 +107,12 @@ internal sealed partial class KernelChannelRelay
                 }
 
                 var (owned, length) = buffer.DetachMessage();
-                var message = new ClientMessage(owned, length, isText, summary, connection.NextSequence());
+                var message = new ClientMessage(owned, length, isText, summary, connection.NextSequence(waitedForNetwork, out var abortingEndedAfter));
+                if (abortingEndedAfter is not null)
+                {
+                    Log.AbortingAfterErrorEnded(logger, connection.KernelId, abortingEndedAfter, summary.MsgId);
+                }
+
                 if (summary is { Channel: KernelChannelNames.Control, MsgType: "interrupt_request" }
                     && connection.Interrupt(message.Sequence) is { } heldMsgId)
                 {

@@ -316,8 +316,10 @@ internal sealed partial class KernelChannelRelay(
         private readonly SendGate _clientSend = new();
         private readonly CancellationTokenSource _clientGone = new();
         private readonly Lock _holdLock = new();
+        private readonly Lock _abortLock = new();
         private long _interruptedBefore;
         private long _abortedAfterErrorBefore;
+        private int _aborting;
         private string? _failedCellMsgId;
         private long _lastRead;
         private long _heldSequence;
@@ -375,8 +377,46 @@ internal sealed partial class KernelChannelRelay(
 
         public void EndClient(ClientEnd end) => Volatile.Write(ref _clientEnded, end);
 
-        /// <summary>Numbers the next client message read (1, 2, 3, …); only the reader calls it. Lock-free: it runs per message.</summary>
-        public long NextSequence() => Interlocked.Increment(ref _lastRead);
+        /// <summary>
+        /// Numbers the next client message read (1, 2, 3, …); only the reader calls it. Lock-free unless the connection
+        /// is aborting after a failed cell (see <see cref="AbortCellsReadBeforeNow"/>): then a message whose receive did not
+        /// wait for the network was already buffered, sent before the failure was answered, and is aborted too; the first
+        /// one that waited ends the aborting, and <paramref name="abortingEndedAfter"/> names the failed cell.
+        /// </summary>
+        public long NextSequence(bool waitedForNetwork, out string? abortingEndedAfter)
+        {
+            abortingEndedAfter = null;
+
+            // Dekker with AbortCellsReadBeforeNow (both sides write, full fence, then read): the forwarder either sees this
+            // message as read and bounds past it, or this sees the aborting and decides under the lock.
+            var sequence = Interlocked.Increment(ref _lastRead);
+            if (Volatile.Read(ref _aborting) == 0)
+            {
+                return sequence;
+            }
+
+            lock (_abortLock)
+            {
+                if (_aborting == 0 || sequence < _abortedAfterErrorBefore)
+                {
+                    // Not aborting any more, or read before the failure was answered: the bound already says what to do.
+                    return sequence;
+                }
+
+                if (waitedForNetwork)
+                {
+                    // Everything the client had sent before the failure was answered has been read: this was sent after.
+                    Volatile.Write(ref _aborting, 0);
+                    abortingEndedAfter = _failedCellMsgId;
+                }
+                else
+                {
+                    Volatile.Write(ref _abortedAfterErrorBefore, sequence + 1);
+                }
+            }
+
+            return sequence;
+        }
 
         public long LastRead => Volatile.Read(ref _lastRead);
 
@@ -387,20 +427,34 @@ internal sealed partial class KernelChannelRelay(
         public bool IsInterrupted(long sequence) => sequence < Volatile.Read(ref _interruptedBefore);
 
         /// <summary>
-        /// A held cell that asked stop_on_error failed (the gateway answered it): every execute_request read so far is
-        /// behind it and is to be answered as aborted, as ipykernel aborts its queue after an error. Only the forwarder calls it.
+        /// A held cell that asked stop_on_error failed (the gateway answered it): as ipykernel flushes its shell stream and
+        /// aborts every execute_request waiting there after an error, every one the client had sent behind it is to be
+        /// answered as aborted. Those read so far are bounded now; the connection then stays aborting, so the reader also
+        /// counts what it reads without waiting for the network (already buffered, so sent before the client could see
+        /// the error, e.g. the rest of a "Run All" beyond the client queue), until a receive has to wait. Only the forwarder calls it.
         /// </summary>
-        public void AbortCellsReadBeforeNow(string failedMsgId) =>
-            (_abortedAfterErrorBefore, _failedCellMsgId) = (Volatile.Read(ref _lastRead) + 1, failedMsgId);
+        public void AbortCellsReadBeforeNow(string failedMsgId)
+        {
+            lock (_abortLock)
+            {
+                _failedCellMsgId = failedMsgId;
+
+                // A full fence between announcing the aborting and reading how far the reader got: see NextSequence.
+                Interlocked.Exchange(ref _aborting, 1);
+                var bound = Volatile.Read(ref _lastRead) + 1;
+                Volatile.Write(ref _abortedAfterErrorBefore, Math.Max(_abortedAfterErrorBefore, bound));
+            }
+        }
 
         /// <summary>
-        /// Whether the execute_request with this sequence number was read before a failed stop_on_error cell was answered;
-        /// if so, <paramref name="failedMsgId"/> names that cell. Only the forwarder calls it.
+        /// Whether the execute_request with this sequence number was sent before a failed stop_on_error cell was answered;
+        /// if so, <paramref name="failedMsgId"/> names that cell. Only the forwarder calls it; the reader moved the bound
+        /// before it queued the message, so the bound read here covers it.
         /// </summary>
         public bool IsAbortedAfterError(long sequence, out string? failedMsgId)
         {
-            failedMsgId = _failedCellMsgId;
-            return sequence < _abortedAfterErrorBefore;
+            failedMsgId = Volatile.Read(ref _failedCellMsgId);
+            return sequence < Volatile.Read(ref _abortedAfterErrorBefore);
         }
 
         /// <summary>Marks a cell as held, unless an interrupt after it has already been read.</summary>

@@ -213,6 +213,94 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
     }
 
     [Fact]
+    public async Task HeldCellFailsOnALiveChannel_WithStopOnError_EveryCellSentBehindItIsAborted_EvenThoseStillUnreadBeyondTheClientQueue()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var logger = new RecordingLogger();
+        var harness = new RelayHarness(broker, logger: logger);
+        var connection = harness.Connect(null, sessionId: "s1");
+
+        // "Run All" of a long notebook: far more cells behind the held one than the relay reads ahead, so most of them
+        // are still unread in the socket's buffer when the broker refuses the GPU. One other message sits among them.
+        const int Behind = 40;
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        await connection.Client.SendAsync(held, WebSocketMessageType.Text, true, ct);
+        Assert.Equal("a", (await broker.NextCallAsync(ct)).Request.MsgId);
+        var (info, _) = CellFrames.Frame(Legacy, "shell", "info", "kernel_info_request", "{}");
+        var cells = Enumerable.Range(1, Behind).Select(i => $"c{i}").ToList();
+        foreach (var msgId in cells)
+        {
+            await connection.Client.SendAsync(CellFrames.Execute(Legacy, msgId, "print(1)").Frame, WebSocketMessageType.Text, true, ct);
+            if (msgId == "c30")
+            {
+                await connection.Client.SendAsync(info, WebSocketMessageType.Text, true, ct);
+            }
+        }
+
+        // The reader fills the client queue and stops: the rest waits unread.
+        while (harness.Relay.MessagesRead("k1") <= KernelChannelRelay.ClientQueueCapacity)
+        {
+            await Task.Delay(10, ct);
+        }
+
+        Assert.True(harness.Relay.MessagesRead("k1") < 1 + Behind, "the relay read every cell before the decision: the test no longer has unread cells behind the held one");
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(connection.Client, ct)).ParentMsgId);
+        }
+
+        foreach (var msgId in cells)
+        {
+            Assert.Equal(["busy", "aborted", "idle"], await StatesAsync(connection.Client, msgId, ct));
+        }
+
+        Assert.Equal(cells, logger.Entries.Where(e => e.EventId == 2398).Select(e => e.State["MsgId"]));
+
+        // None of them reached the kernel: the first thing it gets is the other message, then a cell typed after the error.
+        Assert.Equal(info, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
+        var (after, _) = CellFrames.Execute(Legacy, "after", "print(3)");
+        await connection.Client.SendAsync(after, WebSocketMessageType.Text, true, ct);
+        Assert.Equal("after", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(after, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
+        Assert.Equal(2, broker.CallCount);
+        var ended = Assert.Single(logger.Entries, e => e.EventId == 2394);
+        Assert.Equal(("after", "a"), (ended.State["MsgId"], ended.State["HeldMsgId"]));
+        await CellFrames.CloseBothAsync(connection, ct);
+    }
+
+    [Fact]
+    public async Task HeldCellFailsWithStopOnError_WithNothingSentBehindIt_TheNextCellTheUserRunsAfterSeeingTheErrorRuns()
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        var ct = timeout.Token;
+        var broker = new ScriptedExecutionBroker();
+        var logger = new RecordingLogger();
+        var harness = new RelayHarness(broker, logger: logger);
+        var connection = harness.Connect(null, sessionId: "s1");
+        var (held, _) = CellFrames.Execute(Legacy, "a", "import torch");
+        await SendBehindHeldAsync(harness, broker, connection, [held], ct);
+
+        broker.Decide(new ExecutionDecision(true, "import torch", null, false, "no GPU is free"));
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal("a", (await NextAsync(connection.Client, ct)).ParentMsgId);
+        }
+
+        // The relay was waiting for the network when the failure was answered: what comes next was sent after it.
+        var (next, _) = CellFrames.Execute(Legacy, "b", "print(1)");
+        await connection.Client.SendAsync(next, WebSocketMessageType.Text, true, ct);
+        Assert.Equal("b", (await broker.NextCallAsync(ct)).Request.MsgId);
+        broker.Decide(new ExecutionDecision(false, "none", null, false, null));
+        Assert.Equal(next, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
+        Assert.DoesNotContain(logger.Entries, e => e.EventId == 2398);
+        await CellFrames.CloseBothAsync(connection, ct);
+    }
+
+    [Fact]
     public async Task AbortedCellsAreAnsweredWithExecuteReplyAborted_AsIpykernelAnswersThem()
     {
         using var timeout = new CancellationTokenSource(Wait);
