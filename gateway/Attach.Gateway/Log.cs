@@ -57,7 +57,7 @@ internal static partial class Log
     [LoggerMessage(2393, LogLevel.Warning, "Sending {Count} kernel observations of {User} to the broker failed ({Reason}); busy/idle is sent again with the next cell, the broker's idle policy may act on older state meanwhile")]
     public static partial void ReportFailed(ILogger logger, int count, string user, string reason);
 
-    [LoggerMessage(2394, LogLevel.Debug, "Kernel {KernelId}: every cell the client had sent before held cell {HeldMsgId} failed has been read and aborted; {MsgId}, sent after, and what follows it are handled as usual")]
+    [LoggerMessage(2307, LogLevel.Debug, "Kernel {KernelId}: every cell the client had sent before held cell {HeldMsgId} failed has been read and aborted; {MsgId}, sent after, and what follows it are handled as usual")]
     public static partial void AbortingAfterErrorEnded(ILogger logger, string kernelId, string heldMsgId, string msgId);
 
     [LoggerMessage(2395, LogLevel.Warning, "Kernel {KernelId}: cell {MsgId}, queued behind held cell {HeldMsgId}, was aborted without reaching the kernel ({Reason}); run it again")]

@@ -267,7 +267,7 @@ public sealed class KernelChannelRelayQueuedBehindHeldCellTests
         broker.Decide(new ExecutionDecision(false, "none", null, false, null));
         Assert.Equal(after, (await RelayedConnection.ReceiveAsync(connection.Kernel, ct)).Data);
         Assert.Equal(2, broker.CallCount);
-        var ended = Assert.Single(logger.Entries, e => e.EventId == 2394);
+        var ended = Assert.Single(logger.Entries, e => e.EventId == 2307);
         Assert.Equal(("after", "a"), (ended.State["MsgId"], ended.State["HeldMsgId"]));
         await CellFrames.CloseBothAsync(connection, ct);
     }
