@@ -33,7 +33,20 @@ internal static class ConcurrencyBenchmark
         var echoUrl = new Uri($"http://127.0.0.1:{echoPort}/");
         Console.Error.WriteLine("bench: starting the echo kernel backend, a gateway (with broker and agent) in front of it, and configurable-http-proxy…");
         await using var echo = ManagedProcess.Start("echo", "dotnet", [typeof(EchoKernelBackend).Assembly.Location, "echo", echoPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>());
-        await using var deployment = new EmbeddedDeployment { ExternalJupyterUrl = echoUrl, IdleTimeout = TimeSpan.FromMinutes(30) };
+        var proxyApiPort = FreePort.Next();
+        var proxyApiToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        await using var deployment = new EmbeddedDeployment
+        {
+            ExternalJupyterUrl = echoUrl,
+            IdleTimeout = TimeSpan.FromMinutes(30),
+
+            // The gateway also as JupyterHub's proxy: its configurable-http-proxy API on, as JupyterHub drives it.
+            GatewayEnvironment = new Dictionary<string, string>
+            {
+                ["Gateway__ConfigurableProxy__Port"] = proxyApiPort.ToString(CultureInfo.InvariantCulture),
+                ["CONFIGPROXY_AUTH_TOKEN"] = proxyApiToken,
+            },
+        };
         var chpPort = FreePort.Next();
         var chpUrl = new Uri($"http://127.0.0.1:{chpPort}/");
         var chpScript = Path.Combine(RepositoryPaths.Root, "tests", "Attach.Benchmarks", "chp", "node_modules", "configurable-http-proxy", "bin", "configurable-http-proxy");
@@ -56,6 +69,9 @@ internal static class ConcurrencyBenchmark
                 chp.WaitUntilReadyAsync(() => IsOk(http, new Uri(chpUrl, "api/status"), null), ready));
         }
 
+        // As JupyterHub's proxy.py add_user: the user's route, its owner in the route's data.
+        await AddHubRouteAsync(proxyApiPort, proxyApiToken, echoUrl);
+
         // The gateway forwards a cell with no GPU evidence without waiting only once it has the broker's rules.
         var rulesDeadline = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
         while (!deployment.AllOutput().Contains(RulesLoadedLog, StringComparison.Ordinal))
@@ -76,6 +92,7 @@ internal static class ConcurrencyBenchmark
             ("echo backend, direct", echoUrl, null, []),
             ("through the Attach gateway", deployment.GatewayUrl, deployment.GatewayToken, attach),
             ("through configurable-http-proxy 5.3", chpUrl, null, proxy),
+            (HubRoutePath, new Uri(deployment.GatewayUrl, EchoKernelBackend.HubRoutePrefix.TrimStart('/')), null, attach),
         ];
         var rows = new List<LoadRow>();
         _loadBefore = LoadAverage();
@@ -111,6 +128,28 @@ internal static class ConcurrencyBenchmark
         catch (IOException)
         {
             return "unknown";
+        }
+    }
+
+    /// <summary>
+    /// The gateway in JupyterHub's place: the channel goes through a route JupyterHub would add (<c>/user/bench/</c>, data
+    /// <c>{"user": "bench"}</c>), unauthenticated by the gateway (the user's server decides), every frame counted as the
+    /// route's activity, and the same relay: cells gated and shown to the broker for user bench.
+    /// </summary>
+    private const string HubRoutePath = "through the Attach gateway as JupyterHub's proxy (route /user/bench/)";
+
+    private static async Task AddHubRouteAsync(int apiPort, string apiToken, Uri target)
+    {
+        using var api = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{apiPort}/api/routes{EchoKernelBackend.HubRoutePrefix.TrimEnd('/')}"))
+        {
+            Content = JsonContent.Create(new Dictionary<string, object> { ["target"] = target.ToString().TrimEnd('/'), ["user"] = "bench", ["jupyterhub"] = true }),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", $"token {apiToken}");
+        using var response = await api.SendAsync(request);
+        if (response.StatusCode != System.Net.HttpStatusCode.Created)
+        {
+            throw new InvalidOperationException($"the gateway's configurable-http-proxy API refused the bench's route: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
     }
 
@@ -267,6 +306,9 @@ internal static class ConcurrencyBenchmark
         text.AppendLine("and tells the broker afterwards (in its batched reports, `POST /api/v1/kernels/reports`). The row `x = 1  # asked` is the same cell with a comment,");
         text.AppendLine("which the gateway leaves to the broker: it waits for the broker's decision (one HTTP round trip per cell), as every cell did before.");
         text.AppendLine("configurable-http-proxy 5.3.0 (npm, Node " + NodeVersion() + ") runs with `--default-target` the echo backend.");
+        text.AppendLine("The row \"as JupyterHub's proxy\" puts the gateway in CHP's own place: the route JupyterHub adds for a user (`/user/bench/`, data");
+        text.AppendLine("`{\"user\": \"bench\"}`) is added through the gateway's configurable-http-proxy API, the channel is not authenticated by the gateway (the");
+        text.AppendLine("user's server decides, here the echo), every frame counts as the route's activity (`last_activity`), and cells are gated and reported as on the gateway's own routes.");
         text.AppendLine(CultureInfo.InvariantCulture, $"Durations: {string.Join(", ", ClientCounts.Select(n => $"{n} client{(n == 1 ? "" : "s")} {Duration(n).TotalSeconds:0} s"))}, each after 3 warm-up cells per client and {WarmUp.TotalSeconds:0} s of unmeasured traffic on the same path.");
         text.AppendLine("Limits raised for 500 clients: thread pool minimum 256 in the client process and 64+ in the echo; sockets open at once reach about 2,000");
         text.AppendLine("(each client's, and two per proxied connection), so `ulimit -n` must allow that (it is 20,000 here; Debian's default 1,024 is too low).");
@@ -322,6 +364,7 @@ internal static class ConcurrencyBenchmark
             var decision = group.Single(r => r.Path.StartsWith("broker", StringComparison.Ordinal));
             var relayOnly = group.Single(r => r.Path == KernelInfoPath);
             var asked = group.Single(r => r.Path == AskedPath);
+            var hub = group.Single(r => r.Path == HubRoutePath);
             var ratio = gateway.CellsPerSecond / chp.CellsPerSecond;
             var p99Gateway = gateway.Latency.Percentile(99);
             var p99Chp = chp.Latency.Percentile(99);
@@ -332,6 +375,7 @@ internal static class ConcurrencyBenchmark
                 $"CPU per cell {gateway.CpuMsPerCell * 1000:0} µs (gateway and broker) vs {chp.CpuMsPerCell * 1000:0} µs (CHP); " +
                 $"p99 {p99Gateway:0.00} vs {p99Chp:0.00} ms ({(p99Gateway < p99Chp ? "lower: met" : "not lower: not met")}); " +
                 $"vs direct: {throughputCost:0%} fewer cells/s, p50 {p50Added:+0%;-0%} (target < 10%: {(throughputCost < 0.10 && p50Added < 0.10 ? "met" : "not met")}); " +
+                $"as JupyterHub's proxy (route /user/bench/): {hub.CellsPerSecond / chp.CellsPerSecond:0.00}× CHP, p99 {hub.Latency.Percentile(99):0.00} ms, CPU {hub.CpuMsPerCell * 1000:0} µs per cell; " +
                 $"a cell that waits for the broker: {asked.CellsPerSecond / chp.CellsPerSecond:0.00}× CHP, p50 {asked.Latency.Percentile(50):0.00} ms; " +
                 $"the relay alone (kernel_info_request): {relayOnly.CellsPerSecond / chp.CellsPerSecond:0.00}× CHP, p50 {relayOnly.Latency.Percentile(50):0.00} ms; " +
                 $"the broker's decision alone: p50 {decision.Latency.Percentile(50):0.00} ms, {decision.CellsPerSecond:0} decisions/s.");

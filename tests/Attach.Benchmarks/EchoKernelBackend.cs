@@ -17,11 +17,15 @@ namespace Attach.Benchmarks;
 /// <c>execute_request</c> with iopub status busy, shell execute_reply (ok) and iopub status idle, each parented
 /// to the request's header, in the legacy JSON protocol or in <c>v1.kernel.websocket.jupyter.org</c> (chosen
 /// when the client offers it, as jupyter_server 2 does). Nothing else is answered. It measures the proxies,
-/// not a kernel: per message it copies the request header and writes three small messages.
+/// not a kernel: per message it copies the request header and writes three small messages. It answers the same under
+/// <see cref="HubRoutePrefix"/>, as a JupyterHub single-user server answers under its base_url.
 /// </summary>
 internal static class EchoKernelBackend
 {
     public const string V1 = "v1.kernel.websocket.jupyter.org";
+
+    /// <summary>The base_url of the route JupyterHub would add for a user named "bench".</summary>
+    public const string HubRoutePrefix = "/user/bench/";
 
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
@@ -34,6 +38,7 @@ internal static class EchoKernelBackend
         builder.WebHost.UseUrls(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}"));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxConcurrentConnections = null);
         var app = builder.Build();
+        app.UsePathBase(HubRoutePrefix.TrimEnd('/'));
         app.UseWebSockets();
         var started = TimeProvider.System.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
         app.MapGet("/api/status", () => Results.Text($$"""{"started":"{{started}}","kernels":0,"connections":0}""", "application/json"));
