@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Attach.Gateway.Channels;
 
 /// <summary>
@@ -113,7 +111,6 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         {
             inner.Dispose();
             _gate.Dispose();
-            ReturnBuffer();
         }
 
         base.Dispose(disposing);
@@ -123,18 +120,20 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     {
         await inner.DisposeAsync().ConfigureAwait(false);
         _gate.Dispose();
-        ReturnBuffer();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Appends to the deferred bytes; only called holding the gate.</summary>
+    /// <summary>
+    /// Appends to the deferred bytes; only called holding the gate. The buffer is the connection's own, not pooled: a
+    /// write of the WebSocket's own could still be in flight when the socket is disposed, and must not touch an array
+    /// another connection has been given.
+    /// </summary>
     private void Gather(ReadOnlySpan<byte> bytes)
     {
         if (_deferred.Length < _deferredLength + bytes.Length)
         {
-            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(4096, Math.Max(_deferred.Length * 2, _deferredLength + bytes.Length)));
+            var larger = new byte[Math.Min(DeferLimitBytes, Math.Max(4096, Math.Max(_deferred.Length * 2, _deferredLength + bytes.Length)))];
             _deferred.AsSpan(0, _deferredLength).CopyTo(larger);
-            ReturnBuffer();
             _deferred = larger;
         }
 
@@ -153,15 +152,5 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         var length = _deferredLength;
         Volatile.Write(ref _deferredLength, 0);
         await inner.WriteAsync(_deferred.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-    }
-
-    private void ReturnBuffer()
-    {
-        if (_deferred.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(_deferred);
-        }
-
-        _deferred = [];
     }
 }
