@@ -344,7 +344,12 @@ internal static class ConcurrencyBenchmark
         text.AppendLine("the broker's report endpoint, called ten times a second, likewise), at 450–650 µs per cell where the same code tiered up costs 180–200 µs. Tried, measured and not");
         text.AppendLine("kept, because the differences stayed inside the run-to-run spread: socket completions and Kestrel's continuations inline on the event threads");
         text.AppendLine("(`DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS`, `UnsafePreferInlineScheduling`; up to 15% less CPU per cell at 1 and 50 clients on a quiet");
-        text.AppendLine("machine, more at 500 under load, and every continuation would then run on the socket threads), and workstation GC.");
+        text.AppendLine("machine, more at 500 under load, and every continuation would then run on the socket threads), and workstation GC. Measured again with");
+        text.AppendLine("the gateway's route rows of this table (three alternating runs each at 50 clients, while other work loaded the machine): 82–164 µs per cell inline");
+        text.AppendLine("against 91–163 µs without, so still not kept. Kept: kernel messages the relay finds already received go to the client in one write");
+        text.AppendLine("(`CoalescingStream`), where each was a Kestrel flush and a send before. The echo backend's three replies mostly arrive one by one at one");
+        text.AppendLine("client (strace: one send per receive either way), so it saves writes only where replies bunch up (under load, a kernel's burst of output);");
+        text.AppendLine("in these runs it did not move the gateway's CPU per cell beyond the run-to-run spread.");
         text.AppendLine();
         var directOverChp = rows.GroupBy(r => r.Clients).Select(g =>
             g.Single(r => r.Path.StartsWith("echo", StringComparison.Ordinal)).CellsPerSecond / g.Single(r => r.Path.Contains("configurable", StringComparison.Ordinal)).CellsPerSecond).ToList();
