@@ -9,7 +9,8 @@ namespace Attach.Gateway.ConfigurableProxy;
 /// <summary>
 /// What the public port does for JupyterHub beyond plain proxying, as configurable-http-proxy does it:
 /// <c>/_chp_healthz</c>; the kernel channels of a route whose data names a user go through the relay (GPU holds)
-/// for that user; an interrupt the user's server accepted also aborts that user's held cells; every WebSocket
+/// for that user; <c>{route}/.attach/identity</c> gives the browser the gateway identity of that user when the route's
+/// server accepts its credentials (<see cref="JupyterHubIdentity"/>); an interrupt the user's server accepted also aborts that user's held cells; every WebSocket
 /// frame on a route counts as its activity; a server that does not answer gets a 503 page (or the error target's).
 /// Only when the configurable-http-proxy API is on; before the gateway's authentication, since none of this is its.
 /// </summary>
@@ -43,6 +44,12 @@ internal static partial class JupyterHubRouting
 
             var services = context.RequestServices;
             var rest = route.Prefix == "/" ? request.Path.Value ?? "" : (request.Path.Value ?? "")[route.Prefix.Length..];
+            if (route.User is { } named && rest.Equals(JupyterHubIdentity.Path, StringComparison.Ordinal))
+            {
+                await services.GetRequiredService<JupyterHubIdentity>().RunAsync(context, route, named);
+                return;
+            }
+
             if (route.User is { } user && context.WebSockets.IsWebSocketRequest && KernelChannel().Match(rest) is { Success: true } channel)
             {
                 await services.GetRequiredService<JupyterHubKernelChannel>().RunAsync(context, route, user, channel.Groups["kernel"].Value);
