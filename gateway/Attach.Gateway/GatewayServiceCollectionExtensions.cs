@@ -60,6 +60,9 @@ internal static class GatewayServiceCollectionExtensions
         services.AddSingleton<ConfigurableProxyApi>();
         services.AddHostedService(sp => sp.GetRequiredService<ConfigurableProxyApi>());
         services.AddSingleton<JupyterHubKernelChannel>();
+        services.AddSingleton<JupyterHubIdentity>();
+        services.AddHttpClient(JupyterHubIdentity.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false });
         services.AddSingleton<ProxyErrorPage>();
         services.AddHttpClient(ProxyErrorPage.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10));
         services.AddProblemDetails();

@@ -9,6 +9,7 @@ using Attach.Contracts.Kernels;
 using Attach.Testing;
 using Attach.Testing.Jupyter;
 using Attach.Testing.Processes;
+using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
 
 namespace Attach.IntegrationTests;
@@ -238,5 +239,130 @@ public sealed class JupyterHubRouteTests(JupyterHubDeploymentFixture fixture, IT
             Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
             Assert.DoesNotContain(await BrokerKernelsOfAsync("carol"), k => k.KernelId == kernelId);
         }
+    }
+
+    private string GatewayOrigin => _deployment.GatewayUrl.GetLeftPart(UriPartial.Authority);
+
+    /// <summary>What the badge sends: <c>POST {route}/.attach/identity</c> from a page of the gateway's origin.</summary>
+    private static HttpRequestMessage IdentityRequest(Uri route, string? origin, string? serverToken = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(route, ".attach/identity"));
+        if (origin is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Origin", origin);
+        }
+
+        if (serverToken is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("token", serverToken);
+        }
+
+        return request;
+    }
+
+    /// <summary>Runs a GPU cell on <paramref name="user"/>'s server through their route, so the broker files the kernel under them.</summary>
+    private async Task<string> GpuKernelOfAsync(string user)
+    {
+        var kernelId = await StartKernelAsync(user);
+        await using var kernel = await KernelChannelClient.ConnectAsync(RouteOf(user), kernelId, fixture.Servers[user].Token, KernelChannelClient.V1, CancellationToken.None);
+        await kernel.CollectUntilDoneAsync(await kernel.SendExecuteRequestAsync("device = \"cuda\"\nprint('on gpu')", CancellationToken.None), CellTimeout);
+        return kernelId;
+    }
+
+    [Fact]
+    public async Task ABrowserCarolsServerAccepts_GetsTheGatewayIdentityOfCarol_AndSeesHerKernelsOnly()
+    {
+        var carols = await GpuKernelOfAsync("carol");
+        var daves = await GpuKernelOfAsync("dave");
+        // A browser's session on carol's server: its login cookie, scoped to /user/carol/ as JupyterHub's
+        // jupyterhub-user-carol cookie is; the browser holds no credential of the gateway's.
+        using var browserCookies = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        using var browser = new HttpClient(browserCookies);
+        using (var login = await browser.GetAsync(new Uri(RouteOf("carol"), $"api/status?token={fixture.Servers["carol"].Token}")))
+        {
+            login.EnsureSuccessStatusCode();
+        }
+
+        using (var before = await browser.GetAsync(new Uri(_deployment.GatewayUrl, "attach/api/v1/kernels")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, before.StatusCode);
+        }
+
+        using var identity = await browser.SendAsync(IdentityRequest(RouteOf("carol"), GatewayOrigin));
+        using var kernels = await browser.GetAsync(new Uri(_deployment.GatewayUrl, "attach/api/v1/kernels"));
+
+        Assert.Equal(HttpStatusCode.NoContent, identity.StatusCode);
+        var session = Assert.Single(browserCookies.CookieContainer.GetCookies(_deployment.GatewayUrl), c => c.Name == "attach_session");
+        Assert.Equal("/", session.Path);
+        Assert.True(session.HttpOnly);
+        Assert.Equal(HttpStatusCode.OK, kernels.StatusCode);
+        var listed = (await kernels.Content.ReadFromJsonAsync<KernelStatus[]>())!;
+        Assert.Contains(listed, k => k.KernelId == carols);
+        Assert.DoesNotContain(listed, k => k.KernelId == daves);
+        Assert.All(listed, k => Assert.Equal("carol", k.Owner));
+    }
+
+    [Fact]
+    public async Task TheGatewayIdentity_AlsoOpensTheBadgesHub_ForCarolsKernels()
+    {
+        var carols = await GpuKernelOfAsync("carol");
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer() };
+        using var browser = new HttpClient(handler);
+        using var identity = await browser.SendAsync(IdentityRequest(RouteOf("carol"), GatewayOrigin, fixture.Servers["carol"].Token));
+        Assert.Equal(HttpStatusCode.NoContent, identity.StatusCode);
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(_deployment.GatewayUrl, "hubs/attach"), o => o.Cookies = handler.CookieContainer)
+            .Build();
+
+        await hub.StartAsync();
+        var status = await hub.InvokeAsync<KernelStatus?>("SubscribeKernel", carols);
+
+        Assert.NotNull(status);
+        Assert.Equal("carol", status.Owner);
+    }
+
+    [Theory]
+    [InlineData("dave")]
+    [InlineData(null)]
+    public async Task CarolsIdentity_WithoutCredentialsHerServerAccepts_IsRefused_AndNoCookieIsSet(string? asUser)
+    {
+        using var browser = new HttpClient(new HttpClientHandler { UseCookies = false });
+        var token = asUser is null ? null : fixture.Servers[asUser].Token;
+
+        using var refused = await browser.SendAsync(IdentityRequest(RouteOf("carol"), GatewayOrigin, token));
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("sign in through JupyterHub", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(refused.Headers.Contains("Set-Cookie"));
+    }
+
+    [Theory]
+    [InlineData("https://evil.example")]
+    [InlineData(null)]
+    public async Task CarolsIdentity_AskedForByAnotherSitesPage_OrWithoutOrigin_IsRefused_EvenWithHerCredentials(string? origin)
+    {
+        using var browser = new HttpClient(new HttpClientHandler { UseCookies = false });
+
+        using var refused = await browser.SendAsync(IdentityRequest(RouteOf("carol"), origin, fixture.Servers["carol"].Token));
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Contains("Cross-origin", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.False(refused.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task OnARouteWhoseDataNamesNoUser_TheIdentityPath_IsTheRoutesServersAsUnderConfigurableHttpProxy()
+    {
+        // A route JupyterHub added without user data (a service, the hub's own): the path goes to its server untouched.
+        await AddRouteAsync("/services/notebook/", new Uri(fixture.Servers["carol"].Target, "/user/carol/"), new() { ["service"] = "notebook" });
+        using var browser = new HttpClient(new HttpClientHandler { UseCookies = false });
+
+        using var response = await browser.SendAsync(IdentityRequest(new Uri(_deployment.GatewayUrl, "services/notebook/"), GatewayOrigin, fixture.Servers["carol"].Token));
+
+        // Carol's server has no such path: Tornado's 404 page (with its own _xsrf cookie), not the gateway's answer.
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain(response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : [], c => c.StartsWith("attach_session=", StringComparison.Ordinal));
     }
 }

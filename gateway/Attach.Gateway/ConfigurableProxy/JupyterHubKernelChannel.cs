@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using Attach.Gateway.Channels;
+using Attach.Gateway.Security;
 using Microsoft.Net.Http.Headers;
 
 namespace Attach.Gateway.ConfigurableProxy;
@@ -14,12 +15,12 @@ namespace Attach.Gateway.ConfigurableProxy;
 /// </summary>
 internal sealed class JupyterHubKernelChannel(KernelChannelRelay relay, ProxyRouteTable routes, ProxyErrorPage errors, ILogger<JupyterHubKernelChannel> logger)
 {
-    /// <summary>The handshake's own headers, made again by the gateway's client; everything else goes through.</summary>
+    /// <summary>The request's own headers (connection, body), made again by the gateway's client; everything else goes through.</summary>
     private static readonly HashSet<string> NotForwarded = new(StringComparer.OrdinalIgnoreCase)
     {
         HeaderNames.Host, HeaderNames.Connection, HeaderNames.Upgrade, HeaderNames.SecWebSocketKey, HeaderNames.SecWebSocketVersion,
         HeaderNames.SecWebSocketExtensions, HeaderNames.SecWebSocketProtocol, HeaderNames.ContentLength, HeaderNames.TransferEncoding,
-        HeaderNames.KeepAlive, HeaderNames.TE, HeaderNames.Trailer, HeaderNames.ProxyConnection,
+        HeaderNames.KeepAlive, HeaderNames.TE, HeaderNames.Trailer, HeaderNames.ProxyConnection, HeaderNames.ContentType,
         "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
     };
 
@@ -32,27 +33,15 @@ internal sealed class JupyterHubKernelChannel(KernelChannelRelay relay, ProxyRou
             upstream.Options.AddSubProtocol(subprotocol);
         }
 
-        foreach (var (name, values) in request.Headers)
+        foreach (var (name, value) in ForwardedHeaders(context))
         {
-            if (!NotForwarded.Contains(name) && !name.StartsWith(':'))
-            {
-                upstream.Options.SetRequestHeader(name, string.Join(name.Equals(HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase) ? "; " : ", ", values.ToArray()));
-            }
+            upstream.Options.SetRequestHeader(name, value);
         }
 
-        // As the proxy's HTTP requests on these routes: the browser's Host (the server checks Origin against it).
-        upstream.Options.SetRequestHeader(HeaderNames.Host, request.Host.Value);
-        if (context.Connection.RemoteIpAddress is { } remote)
-        {
-            upstream.Options.SetRequestHeader("X-Forwarded-For", remote.ToString());
-        }
-
-        upstream.Options.SetRequestHeader("X-Forwarded-Proto", request.Scheme);
-        upstream.Options.SetRequestHeader("X-Forwarded-Host", request.Host.Value);
         upstream.Options.CollectHttpResponseDetails = true;
         try
         {
-            await upstream.ConnectAsync(UpstreamUri(route.Target, request), context.RequestAborted);
+            await upstream.ConnectAsync(UpstreamUri(route.Target, request.Path, request.QueryString, webSocket: true), context.RequestAborted);
         }
         catch (WebSocketException ex)
         {
@@ -78,11 +67,58 @@ internal sealed class JupyterHubKernelChannel(KernelChannelRelay relay, ProxyRou
         Touch();
     }
 
-    /// <summary>Target path + request path + query, untouched (configurable-http-proxy's prependPath, and JupyterHub's <c>?token=</c> kept).</summary>
-    private static Uri UpstreamUri(Uri target, HttpRequest request) => new UriBuilder(target)
+    /// <summary>
+    /// The headers the route's server gets on the gateway's own requests for a browser (this handshake, the identity
+    /// check of <see cref="JupyterHubIdentity"/>): the browser's own (Cookie, Authorization, Origin, Sec-Fetch-*, …), its
+    /// Host (the server checks Origin against it), and the X-Forwarded-* a proxy adds, as configurable-http-proxy's
+    /// HTTP requests on these routes carry them. Headers of the connection and of a request body are the gateway's.
+    /// </summary>
+    internal static IEnumerable<KeyValuePair<string, string>> ForwardedHeaders(HttpContext context)
     {
-        Scheme = target.Scheme == Uri.UriSchemeHttps ? "wss" : "ws",
-        Path = target.AbsolutePath.TrimEnd('/') + request.Path.ToUriComponent(),
-        Query = request.QueryString.HasValue ? request.QueryString.Value![1..] : "",
+        var request = context.Request;
+        foreach (var (name, values) in request.Headers)
+        {
+            if (NotForwarded.Contains(name) || name.StartsWith(':'))
+            {
+                continue;
+            }
+
+            if (!name.Equals(HeaderNames.Cookie, StringComparison.OrdinalIgnoreCase))
+            {
+                yield return new(name, string.Join(", ", values.ToArray()));
+            }
+            else if (WithoutGatewayCookie(string.Join("; ", values.ToArray())) is { Length: > 0 } cookies)
+            {
+                yield return new(name, cookies);
+            }
+        }
+
+        yield return new(HeaderNames.Host, request.Host.Value ?? "");
+        if (context.Connection.RemoteIpAddress is { } remote)
+        {
+            yield return new("X-Forwarded-For", remote.ToString());
+        }
+
+        yield return new("X-Forwarded-Proto", request.Scheme);
+        yield return new("X-Forwarded-Host", request.Host.Value ?? "");
+    }
+
+    /// <summary>
+    /// A Cookie header without the gateway's session cookie, the other pairs byte for byte: the gateway's cookie is
+    /// for <c>/</c>, so the browser sends it on every route, and no user's server (whose owner may read what reaches
+    /// it) may see another user's gateway session. JupyterHub scopes its own cookies by path for the same reason.
+    /// </summary>
+    internal static string WithoutGatewayCookie(string cookies) =>
+        !cookies.Contains(GatewayAuthDefaults.CookieName, StringComparison.Ordinal)
+            ? cookies
+            : string.Join("; ", cookies.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Where(pair => !pair.StartsWith(GatewayAuthDefaults.CookieName + "=", StringComparison.Ordinal)));
+
+    /// <summary>Target path + request path + query, untouched (configurable-http-proxy's prependPath, and JupyterHub's <c>?token=</c> kept).</summary>
+    internal static Uri UpstreamUri(Uri target, PathString path, QueryString query, bool webSocket) => new UriBuilder(target)
+    {
+        Scheme = webSocket ? (target.Scheme == Uri.UriSchemeHttps ? "wss" : "ws") : target.Scheme,
+        Path = target.AbsolutePath.TrimEnd('/') + path.ToUriComponent(),
+        Query = query.HasValue ? query.Value![1..] : "",
     }.Uri;
 }

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Attach.Gateway.Channels;
+using Attach.Gateway.Pages;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Forwarder;
@@ -8,8 +9,9 @@ namespace Attach.Gateway.ConfigurableProxy;
 
 /// <summary>
 /// What the public port does for JupyterHub beyond plain proxying, as configurable-http-proxy does it:
-/// <c>/_chp_healthz</c>; the kernel channels of a route whose data names a user go through the relay (GPU holds)
-/// for that user; an interrupt the user's server accepted also aborts that user's held cells; every WebSocket
+/// <c>/_chp_healthz</c>; the badge's script for browsers without a gateway identity; the kernel channels of a route whose data names a user go through the relay (GPU holds)
+/// for that user; <c>{route}/.attach/identity</c> gives the browser the gateway identity of that user when the route's
+/// server accepts its credentials (<see cref="JupyterHubIdentity"/>); an interrupt the user's server accepted also aborts that user's held cells; every WebSocket
 /// frame on a route counts as its activity; a server that does not answer gets a 503 page (or the error target's).
 /// Only when the configurable-http-proxy API is on; before the gateway's authentication, since none of this is its.
 /// </summary>
@@ -17,6 +19,9 @@ internal static partial class JupyterHubRouting
 {
     /// <summary>configurable-http-proxy's health check on its public port (since 4.5): 200 <c>{"status": "OK"}</c>.</summary>
     public const string HealthPath = "/_chp_healthz";
+
+    /// <summary>The badge's script, which the gateway injects into the pages of JupyterHub's routes.</summary>
+    public const string BadgeScriptPath = StaticAssets.RequestPath + "/badge.js";
 
     public static IApplicationBuilder UseJupyterHubRoutes(this IApplicationBuilder app)
     {
@@ -35,6 +40,15 @@ internal static partial class JupyterHubRouting
                 return;
             }
 
+            if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && request.Path.Equals(BadgeScriptPath, StringComparison.Ordinal))
+            {
+                // The badge goes into the pages of JupyterHub's routes too, whose browsers have no gateway identity
+                // until the badge gets one (JupyterHubIdentity). The script is the same built file for everyone and
+                // holds no user's data, so it is served to them; the rest of /attach/static/ keeps the authentication.
+                await context.RequestServices.GetRequiredService<StaticAssets>().Serve("badge.js", context).ExecuteAsync(context);
+                return;
+            }
+
             if (ProxyRouteTable.RouteOf(context) is not { } route)
             {
                 await next(context);
@@ -43,6 +57,12 @@ internal static partial class JupyterHubRouting
 
             var services = context.RequestServices;
             var rest = route.Prefix == "/" ? request.Path.Value ?? "" : (request.Path.Value ?? "")[route.Prefix.Length..];
+            if (route.User is { } named && rest.Equals(JupyterHubIdentity.Path, StringComparison.Ordinal))
+            {
+                await services.GetRequiredService<JupyterHubIdentity>().RunAsync(context, route, named);
+                return;
+            }
+
             if (route.User is { } user && context.WebSockets.IsWebSocketRequest && KernelChannel().Match(rest) is { Success: true } channel)
             {
                 await services.GetRequiredService<JupyterHubKernelChannel>().RunAsync(context, route, user, channel.Groups["kernel"].Value);

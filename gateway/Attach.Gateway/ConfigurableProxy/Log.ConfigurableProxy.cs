@@ -17,4 +17,13 @@ internal static partial class Log
 
     [LoggerMessage(2505, LogLevel.Information, "The server of JupyterHub route {Prefix} accepted an interrupt of kernel {KernelId}; held cells of {User} on {Channels} channel(s) aborted")]
     public static partial void HubInterruptForwarded(ILogger logger, string prefix, string kernelId, string user, int channels);
+
+    [LoggerMessage(2506, LogLevel.Information, "The server of JupyterHub route {Prefix} accepted the browser's credentials: signed in to the gateway as {User} until {Expires}")]
+    public static partial void HubIdentityGiven(ILogger logger, string prefix, string user, DateTimeOffset expires);
+
+    [LoggerMessage(2507, LogLevel.Information, "The server of JupyterHub route {Prefix} did not accept the browser's credentials ({Status}); no gateway identity given. The user signs in through JupyterHub")]
+    public static partial void HubIdentityRefused(ILogger logger, string prefix, int status);
+
+    [LoggerMessage(2508, LogLevel.Warning, "A request for the gateway identity of JupyterHub route {Prefix} did not come from a page of the gateway's own origin; refused")]
+    public static partial void HubIdentityCrossOrigin(ILogger logger, string prefix);
 }

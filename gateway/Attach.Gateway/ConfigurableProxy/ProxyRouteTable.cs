@@ -79,13 +79,28 @@ internal sealed class ProxyRouteTable
             ? name
             : null;
 
-    /// <summary>Forwarded as configurable-http-proxy does: Host kept, query and cookies untouched; successful traffic counts as activity.</summary>
+    /// <summary>Forwarded as configurable-http-proxy does: Host kept, query and cookies untouched (but for the gateway's own session cookie); successful traffic counts as activity.</summary>
     public static void AddJupyterHubTransforms(TransformBuilderContext context)
     {
         var prefix = context.Route.Metadata![PrefixKey];
         var table = context.Services.GetRequiredService<ProxyRouteTable>();
         context.CopyRequestHeaders = true;
         context.AddOriginalHost(useOriginal: true);
+        context.AddRequestTransform(transform =>
+        {
+            // The gateway's own session cookie is not the route's server's business (nor its owner's to read).
+            var cookies = transform.HttpContext.Request.Headers.Cookie.ToString();
+            if (cookies.Contains(Security.GatewayAuthDefaults.CookieName, StringComparison.Ordinal))
+            {
+                transform.ProxyRequest.Headers.Remove("Cookie");
+                if (JupyterHubKernelChannel.WithoutGatewayCookie(cookies) is { Length: > 0 } rest)
+                {
+                    transform.ProxyRequest.Headers.TryAddWithoutValidation("Cookie", rest);
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        });
         context.AddResponseTransform(transform =>
         {
             var status = transform.ProxyResponse is null ? 502 : (int)transform.ProxyResponse.StatusCode;

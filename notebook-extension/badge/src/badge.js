@@ -23,6 +23,8 @@ const STYLE = `
 [data-state="failed"] .dot { background: #cf222e; }
 [data-state="unavailable"] { color: #57606a; }
 [data-state="unavailable"] .dot { background: transparent; border: 1px dashed #8c959f; }
+[data-state="signin"] { color: #57606a; }
+[data-state="signin"] .dot { background: transparent; border: 1px dashed #cf222e; }
 .details { margin: 4px 0 0; padding: 6px 10px; list-style: none; max-width: 420px; border-radius: 8px;
   font: 12px/18px system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1f24; background: #fff;
   border: 1px solid #d0d7de; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
@@ -45,6 +47,32 @@ function pageHasLabExtension() {
   }
 }
 
+// The base URL of the page's server when it sits behind a JupyterHub route (/user/{name}/…, a named server's
+// /user/{name}/{server}/…, under any hub base_url), else null. The page says its own base URL (Notebook 6's
+// data-base-url, Jupyter Server front ends' jupyter-config-data) when it is one; otherwise the /user/{name}/ part.
+function hubRouteBase() {
+  const hub = location.pathname.match(/^(.*?\/user\/[^/]+\/)/);
+  if (!hub) {
+    return null;
+  }
+  let declared = document.body && document.body.getAttribute('data-base-url');
+  if (!declared) {
+    try {
+      const config = document.getElementById('jupyter-config-data');
+      declared = config ? JSON.parse(config.textContent || '{}').baseUrl : null;
+    } catch {
+      declared = null;
+    }
+  }
+  return typeof declared === 'string' && declared.startsWith(hub[1]) && location.pathname.startsWith(declared) ? declared : hub[1];
+}
+
+// Jupyter's XSRF token, for servers that check it on cookie-authenticated fetches (JupyterHub's single-user servers).
+function xsrfHeaders() {
+  const match = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
+  return match ? { 'X-XSRFToken': decodeURIComponent(match[1]) } : {};
+}
+
 function start() {
   if (window.attachBadge || pageHasLabExtension()) {
     return;
@@ -53,6 +81,11 @@ function start() {
   const statuses = new Map();
   let kernelIds = [];
   let available = false;
+  // Behind a JupyterHub route the gateway has no identity for the user until the route's server vouches for them;
+  // when that server refuses, the user has to sign in through JupyterHub, and the badge says so instead of retrying.
+  const hubBase = hubRouteBase();
+  let signInNeeded = false;
+  let identifying = null;
 
   const host = document.createElement('div');
   host.setAttribute('data-attach-badge', '');
@@ -72,6 +105,9 @@ function start() {
   });
 
   function overall() {
+    if (signInNeeded) {
+      return 'signin';
+    }
     if (!available) {
       return 'unavailable';
     }
@@ -84,7 +120,9 @@ function start() {
     const now = Date.now();
     badge.setAttribute('data-state', state);
     host.setAttribute('data-state', state);
-    if (state === 'unavailable') {
+    if (state === 'signin') {
+      value.textContent = 'sign in through JupyterHub';
+    } else if (state === 'unavailable') {
       value.textContent = 'status unavailable';
     } else if (kernelIds.length === 0) {
       value.textContent = 'detached · no kernel';
@@ -108,6 +146,31 @@ function start() {
     }
   }
 
+  // Asks the page's JupyterHub route for the gateway identity of its user (one request at a time). Resolves true
+  // when the gateway signed the browser in; false otherwise, with signInNeeded set when the route's server refused.
+  function identify() {
+    if (!hubBase || signInNeeded) {
+      return Promise.resolve(false);
+    }
+    if (!identifying) {
+      identifying = (async () => {
+        try {
+          const response = await fetch(`${hubBase}.attach/identity`, { method: 'POST', credentials: 'same-origin', headers: xsrfHeaders() });
+          if (response.status === 403) {
+            signInNeeded = true;
+            render();
+          }
+          return response.ok;
+        } catch {
+          return false;
+        } finally {
+          identifying = null;
+        }
+      })();
+    }
+    return identifying;
+  }
+
   const hub = new KernelHub(HUB_URL, {
     onStatus(status) {
       statuses.set(status.kernelId, status);
@@ -117,7 +180,15 @@ function start() {
       available = isAvailable;
       render();
     },
+    async onUnauthorized() {
+      await identify();
+      return !signInNeeded;
+    },
   });
+
+  function fetchKernels() {
+    return fetch(KERNELS_URL, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  }
 
   async function discover() {
     // Notebook 6 says which kernel its page runs.
@@ -137,7 +208,10 @@ function start() {
       }
     }
     // Anything else (code-server, a dashboard app): every kernel of the user's the broker knows.
-    const response = await fetch(KERNELS_URL, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    let response = await fetchKernels();
+    if (response.status === 401 && (await identify())) {
+      response = await fetchKernels();
+    }
     return response.ok ? (await response.json()).map((k) => k.kernelId) : kernelIds;
   }
 
@@ -157,7 +231,9 @@ function start() {
     } catch {
       // Discovery failed this round (the server restarts, the user logged out); the next round tries again.
     }
-    setTimeout(poll, window.Jupyter ? 1500 : 5000);
+    if (!signInNeeded) {
+      setTimeout(poll, window.Jupyter ? 1500 : 5000);
+    }
   }
 
   document.documentElement.appendChild(host);
@@ -173,7 +249,7 @@ function start() {
 
   window.attachBadge = Object.freeze({
     version: '1',
-    /** The state the badge shows: unavailable, detached, queued, attaching, attached, suspended, failed, … */
+    /** The state the badge shows: unavailable, signin, detached, queued, attaching, attached, suspended, failed, … */
     state: () => overall(),
     /** The text the badge shows. */
     text: () => value.textContent,

@@ -9,10 +9,18 @@ function delayFor(attempt) {
   return Math.min(1000 * 2 ** Math.min(attempt, 4), MAX_DELAY_MS);
 }
 
+// The gateway refused the negotiation with 401 (no gateway identity, or an expired one): the client library reports
+// it as an HttpError, or wrapped in its negotiation error, whose message ends in "Status code '401'".
+function isUnauthorized(error) {
+  return Boolean(error) && (error.statusCode === 401 || /Status code '401'/.test(String(error.message)));
+}
+
 export class KernelHub {
   /**
    * @param {string} url the hub's URL (same origin as the page)
-   * @param {{ onStatus: (status: object) => void, onAvailability: (available: boolean) => void }} listener
+   * @param {{ onStatus: (status: object) => void, onAvailability: (available: boolean) => void,
+   *   onUnauthorized?: () => Promise<boolean> }} listener onUnauthorized, when the gateway answers 401, may get the
+   *   page an identity (a JupyterHub route's) and says whether to try again; false stops the retries
    */
   constructor(url, listener) {
     this.listener = listener;
@@ -20,7 +28,11 @@ export class KernelHub {
     this.available = false;
     this.connection = new HubConnectionBuilder()
       .withUrl(url, { withCredentials: true })
-      .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => delayFor(ctx.previousRetryCount) })
+      // A 401 ends the automatic reconnects: startLater() asks the listener for an identity before trying again.
+      .withAutomaticReconnect({
+        nextRetryDelayInMilliseconds: (ctx) =>
+          (this.listener.onUnauthorized && isUnauthorized(ctx.retryReason) ? null : delayFor(ctx.previousRetryCount)),
+      })
       // The host page's console is not ours to fill.
       .configureLogging(LogLevel.None)
       .build();
@@ -96,8 +108,12 @@ export class KernelHub {
       try {
         await this.connection.start();
         await this.resubscribe();
-      } catch {
+      } catch (error) {
         this.setAvailable(false);
+        if (isUnauthorized(error) && this.listener.onUnauthorized && !(await this.listener.onUnauthorized())) {
+          // The listener says no identity can be had (the user must sign in first): stop instead of spinning.
+          return;
+        }
         this.startLater(attempt + 1);
       }
     };

@@ -99,6 +99,105 @@ public sealed class JupyterHubRoutingTests : IAsyncLifetime
 
     private Uri WebSocketUri(string pathAndQuery) => new($"ws://{_gateway!.KestrelAddress.Authority}{pathAndQuery}");
 
+    private const string BrowserCookies = "jupyterhub-user-ada=hub-oauth-cookie; attach_session=the-gateways-own-session; _xsrf=x";
+
+    /// <summary>The badge's <c>POST {route}/.attach/identity</c>, from a page of the gateway's origin.</summary>
+    private HttpRequestMessage IdentityRequest(string route, string? cookies)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, route + ".attach/identity");
+        request.Headers.TryAddWithoutValidation("Origin", $"http://{_gateway!.KestrelAddress.Authority}");
+        if (cookies is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Cookie", cookies);
+        }
+
+        return request;
+    }
+
+    [Fact]
+    public async Task OnAUsersRoute_TheGatewaysOwnSessionCookie_ReachesTheServerNeitherOverHttpNorTheChannelNorTheIdentityCheck()
+    {
+        StartGateway();
+        await AddRouteAsync("/user/ada/", _ada.Url, new() { ["user"] = "ada", ["server_name"] = "" });
+        using var page = new HttpRequestMessage(HttpMethod.Get, "user/ada/tree");
+        page.Headers.TryAddWithoutValidation("Cookie", BrowserCookies);
+        using (var response = await _public.SendAsync(page))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        using (var socket = new ClientWebSocket())
+        {
+            socket.Options.SetRequestHeader("Cookie", BrowserCookies);
+            await socket.ConnectAsync(WebSocketUri("/user/ada/api/kernels/k1/channels"), CancellationToken.None);
+            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+
+        using var identity = await _public.SendAsync(IdentityRequest("user/ada/", BrowserCookies));
+
+        Assert.Equal(["/user/ada/tree", "/user/ada/api/kernels/k1/channels", "/user/ada/api/status"], _ada.Requests.Select(r => r.Path));
+        // Every other cookie goes through byte for byte, as configurable-http-proxy passes them.
+        Assert.All(_ada.Requests, r => Assert.Equal("jupyterhub-user-ada=hub-oauth-cookie; _xsrf=x", r.Cookie));
+        // The recording server's 200 is not Jupyter Server's status (no started, no kernels): no identity for it.
+        Assert.Equal(HttpStatusCode.Forbidden, identity.StatusCode);
+        Assert.False(identity.Headers.Contains("Set-Cookie"));
+    }
+
+    [Fact]
+    public async Task AnIdentityTheRoutesServerVouchedFor_LastsTenMinutesWithoutSliding()
+    {
+        StartGateway();
+        _ada.AnswersJupyterStatus = true;
+        await AddRouteAsync("/user/ada/", _ada.Url, new() { ["user"] = "ada", ["server_name"] = "" });
+
+        using var identity = await _public.SendAsync(IdentityRequest("user/ada/", "jupyterhub-user-ada=hub-oauth-cookie"));
+
+        Assert.Equal(HttpStatusCode.NoContent, identity.StatusCode);
+        var session = Assert.Single(identity.Headers.GetValues("Set-Cookie"), c => c.StartsWith("attach_session=", StringComparison.Ordinal));
+        Assert.Contains("httponly", session, StringComparison.OrdinalIgnoreCase);
+        // A session cookie (no expires): the ticket inside it carries the ten minutes.
+        Assert.DoesNotContain("expires=", session, StringComparison.OrdinalIgnoreCase);
+        var cookie = session.Split(';')[0];
+        async Task<HttpResponseMessage> DashboardAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "attach/");
+            request.Headers.TryAddWithoutValidation("Cookie", cookie);
+            return await _public.SendAsync(request);
+        }
+
+        using (var fresh = await DashboardAsync())
+        {
+            Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
+        }
+
+        _time.Advance(TimeSpan.FromMinutes(9));
+        using (var late = await DashboardAsync())
+        {
+            Assert.Equal(HttpStatusCode.OK, late.StatusCode);
+            Assert.False(late.Headers.Contains("Set-Cookie"), "the delegated ticket must not slide");
+        }
+
+        _time.Advance(TimeSpan.FromMinutes(2));
+        using var expired = await DashboardAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheBadgeScript_IsServedWithoutAGatewayIdentity_ForThePagesOfJupyterHubsRoutes_ButTheRestOfItsFolderIsNot()
+    {
+        var assets = Directory.CreateTempSubdirectory("attach-static-").FullName;
+        File.WriteAllText(Path.Combine(assets, "badge.js"), "/* the badge */");
+        File.WriteAllText(Path.Combine(assets, "dashboard.js"), "/* the dashboard */");
+        StartGateway(new() { ["Gateway:Pages:StaticDirectory"] = assets });
+
+        using var badge = await _public.GetAsync("attach/static/badge.js");
+        using var dashboard = await _public.GetAsync("attach/static/dashboard.js");
+
+        Assert.Equal(HttpStatusCode.OK, badge.StatusCode);
+        Assert.Equal("/* the badge */", await badge.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, dashboard.StatusCode);
+    }
+
     [Fact]
     public async Task AKernelChannelOnAUsersRoute_GoesThroughTheRelay_ForTheUserTheRouteNames_WithTheBrowsersOwnCredentials()
     {

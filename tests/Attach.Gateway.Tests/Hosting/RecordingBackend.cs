@@ -38,6 +38,9 @@ internal sealed class RecordingBackend : IAsyncDisposable
     /// <summary>The kernels <c>GET …/api/kernels/{id}</c> finds; any other id is 404, as on a Jupyter Server.</summary>
     public HashSet<string> KernelIds { get; } = [];
 
+    /// <summary>When set, <c>…/api/status</c> answers as Jupyter Server's does to an authenticated caller.</summary>
+    public bool AnswersJupyterStatus { get; set; }
+
     /// <summary>Written into the HTML page, like Jupyter's template writes its token.</summary>
     public string PageSecret { get; set; } = "";
 
@@ -84,6 +87,12 @@ internal sealed class RecordingBackend : IAsyncDisposable
         if (segments is [.., "api", "kernels", var kernelId] && !KernelIds.Contains(kernelId))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (AnswersJupyterStatus && request.Path.Value?.EndsWith("/api/status", StringComparison.Ordinal) == true)
+        {
+            await context.Response.WriteAsJsonAsync(new { started = "2026-11-28T12:00:00.000000Z", last_activity = "2026-11-28T12:00:00.000000Z", connections = 0, kernels = 0 });
             return;
         }
 
