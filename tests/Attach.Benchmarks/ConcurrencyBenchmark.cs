@@ -33,19 +33,14 @@ internal static class ConcurrencyBenchmark
         var echoUrl = new Uri($"http://127.0.0.1:{echoPort}/");
         Console.Error.WriteLine("bench: starting the echo kernel backend, a gateway (with broker and agent) in front of it, and configurable-http-proxy…");
         await using var echo = ManagedProcess.Start("echo", "dotnet", [typeof(EchoKernelBackend).Assembly.Location, "echo", echoPort.ToString(CultureInfo.InvariantCulture)], new Dictionary<string, string>());
-        var proxyApiPort = FreePort.Next();
-        var proxyApiToken = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var hubProxy = new HubProxyApi();
         await using var deployment = new EmbeddedDeployment
         {
             ExternalJupyterUrl = echoUrl,
             IdleTimeout = TimeSpan.FromMinutes(30),
 
             // The gateway also as JupyterHub's proxy: its configurable-http-proxy API on, as JupyterHub drives it.
-            GatewayEnvironment = new Dictionary<string, string>
-            {
-                ["Gateway__ConfigurableProxy__Port"] = proxyApiPort.ToString(CultureInfo.InvariantCulture),
-                ["CONFIGPROXY_AUTH_TOKEN"] = proxyApiToken,
-            },
+            GatewayEnvironment = hubProxy.GatewayEnvironment,
         };
         var chpPort = FreePort.Next();
         var chpUrl = new Uri($"http://127.0.0.1:{chpPort}/");
@@ -70,7 +65,7 @@ internal static class ConcurrencyBenchmark
         }
 
         // As JupyterHub's proxy.py add_user: the user's route, its owner in the route's data.
-        await AddHubRouteAsync(proxyApiPort, proxyApiToken, echoUrl);
+        await hubProxy.AddRouteAsync(EchoKernelBackend.HubRoutePrefix, echoUrl, new Dictionary<string, object> { ["user"] = "bench" });
 
         // The gateway forwards a cell with no GPU evidence without waiting only once it has the broker's rules.
         var rulesDeadline = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
@@ -137,21 +132,6 @@ internal static class ConcurrencyBenchmark
     /// route's activity, and the same relay: cells gated and shown to the broker for user bench.
     /// </summary>
     private const string HubRoutePath = "through the Attach gateway as JupyterHub's proxy (route /user/bench/)";
-
-    private static async Task AddHubRouteAsync(int apiPort, string apiToken, Uri target)
-    {
-        using var api = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        using var request = new HttpRequestMessage(HttpMethod.Post, string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{apiPort}/api/routes{EchoKernelBackend.HubRoutePrefix.TrimEnd('/')}"))
-        {
-            Content = JsonContent.Create(new Dictionary<string, object> { ["target"] = target.ToString().TrimEnd('/'), ["user"] = "bench", ["jupyterhub"] = true }),
-        };
-        request.Headers.TryAddWithoutValidation("Authorization", $"token {apiToken}");
-        using var response = await api.SendAsync(request);
-        if (response.StatusCode != System.Net.HttpStatusCode.Created)
-        {
-            throw new InvalidOperationException($"the gateway's configurable-http-proxy API refused the bench's route: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
-    }
 
     private const string KernelInfoPath = "through the Attach gateway, kernel_info_request (relayed, not shown to the broker)";
 

@@ -1,9 +1,7 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Attach.Contracts.Kernels;
 using Attach.Testing;
@@ -24,9 +22,8 @@ public sealed class JupyterHubDeploymentFixture : IAsyncLifetime
 {
     private readonly List<ManagedProcess> _servers = [];
 
-    public string ApiToken { get; } = Secret();
-
-    public int ApiPort { get; } = FreePort.Next();
+    /// <summary>The gateway's configurable-http-proxy API, as JupyterHub drives it.</summary>
+    public HubProxyApi Api { get; } = new();
 
     public EmbeddedDeployment Deployment { get; }
 
@@ -37,11 +34,7 @@ public sealed class JupyterHubDeploymentFixture : IAsyncLifetime
     {
         Deployment = new EmbeddedDeployment
         {
-            GatewayEnvironment = new Dictionary<string, string>
-            {
-                ["Gateway__ConfigurableProxy__Port"] = ApiPort.ToString(CultureInfo.InvariantCulture),
-                ["CONFIGPROXY_AUTH_TOKEN"] = ApiToken,
-            },
+            GatewayEnvironment = Api.GatewayEnvironment,
         };
     }
 
@@ -121,19 +114,7 @@ public sealed class JupyterHubRouteTests(JupyterHubDeploymentFixture fixture, IT
 
     private Uri RouteOf(string user) => new(_deployment.GatewayUrl, $"user/{user}/");
 
-    private async Task AddRouteAsync(string routespec, Uri target, Dictionary<string, object> data)
-    {
-        data["target"] = target.ToString();
-        data["jupyterhub"] = true;
-        using var api = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{fixture.ApiPort}/api/routes{routespec.TrimEnd('/')}")
-        {
-            Content = new StringContent(JsonSerializer.Serialize(data), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.TryAddWithoutValidation("Authorization", $"token {fixture.ApiToken}");
-        using var response = await api.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-    }
+    private Task AddRouteAsync(string routespec, Uri target, Dictionary<string, object> data) => fixture.Api.AddRouteAsync(routespec, target, data);
 
     /// <summary>A kernel on the user's server, started through the hub route with the server's own credential (as the browser would).</summary>
     private async Task<string> StartKernelAsync(string user)

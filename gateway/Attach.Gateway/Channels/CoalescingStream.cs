@@ -35,7 +35,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     /// <summary>How many bytes wait for <see cref="FlushDeferredAsync"/> (for tests).</summary>
-    internal int DeferredBytes => Volatile.Read(ref _deferredLength);
+    internal int DeferredBytes => _deferredLength;
 
     /// <summary>From now until <see cref="FlushDeferredAsync"/>, writes gather instead of going out.</summary>
     public void Defer() => _deferring = true;
@@ -138,7 +138,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         }
 
         bytes.CopyTo(_deferred.AsSpan(_deferredLength));
-        Volatile.Write(ref _deferredLength, _deferredLength + bytes.Length);
+        _deferredLength += bytes.Length;
     }
 
     /// <summary>Writes the deferred bytes in one write; only called holding the gate.</summary>
@@ -150,7 +150,7 @@ internal sealed class CoalescingStream(Stream inner) : Stream
         }
 
         var length = _deferredLength;
-        Volatile.Write(ref _deferredLength, 0);
+        _deferredLength = 0;
         await inner.WriteAsync(_deferred.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
     }
 }

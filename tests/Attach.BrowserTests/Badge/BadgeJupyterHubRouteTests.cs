@@ -1,9 +1,5 @@
-using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using Attach.BrowserTests.Support;
 using Attach.Testing;
 using Attach.Testing.Processes;
@@ -21,16 +17,11 @@ public sealed class BadgeJupyterHubRouteTests
     [Fact]
     public async Task On_a_hub_route_the_badge_gets_the_users_identity_from_their_server_and_follows_the_GPU_cell_and_a_stranger_is_told_to_sign_in()
     {
-        var apiToken = Secret();
-        var apiPort = FreePort.Next();
+        var hubProxy = new HubProxyApi();
         await using var deployment = new EmbeddedDeployment
         {
             IdleTimeout = TimeSpan.FromMinutes(5),
-            GatewayEnvironment = new Dictionary<string, string>
-            {
-                ["Gateway__ConfigurableProxy__Port"] = apiPort.ToString(CultureInfo.InvariantCulture),
-                ["CONFIGPROXY_AUTH_TOKEN"] = apiToken,
-            },
+            GatewayEnvironment = hubProxy.GatewayEnvironment,
         };
         await deployment.StartAsync();
         var serverToken = Secret();
@@ -51,16 +42,10 @@ public sealed class BadgeJupyterHubRouteTests
                 using var response = await http.SendAsync(request);
                 return response.IsSuccessStatusCode;
             }, TimeSpan.FromSeconds(60));
-
-            // jupyterhub/proxy.py's add_user.
-            using var add = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{apiPort}/api/routes/user/carol")
-            {
-                Content = new StringContent(JsonSerializer.Serialize(new { user = "carol", server_name = "", target = target.ToString(), jupyterhub = true }), Encoding.UTF8, "application/json"),
-            };
-            add.Headers.TryAddWithoutValidation("Authorization", $"token {apiToken}");
-            using var added = await http.SendAsync(add);
-            Assert.Equal(HttpStatusCode.Created, added.StatusCode);
         }
+
+        // jupyterhub/proxy.py's add_user.
+        await hubProxy.AddRouteAsync("/user/carol/", target, new Dictionary<string, object> { ["user"] = "carol", ["server_name"] = "" });
 
         var notebook = Notebooks.Write(root, "hub.ipynb", Notebooks.CpuThenGpu);
         await using var chromium = await Chromium.LaunchAsync();
